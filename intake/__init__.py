@@ -1,0 +1,82 @@
+"""Patient intake and booking for physiotherapy clinics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from intake import vocabulary
+from intake.config import build_config
+from intake.extensions import csrf, db, migrate
+from intake.timeutil import london_time
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, commands and error pages."""
+    instance_path = Path((test_config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(build_config(instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+
+    from intake.booking import models as booking_models  # noqa: F401  (register tables)
+    from intake.booking.routes import bp as booking_bp
+    from intake.pages.routes import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(booking_bp)
+
+    from intake.cli import register_commands
+
+    register_commands(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    """Give every template the clinic's details and the display helpers."""
+
+    @app.context_processor
+    def clinic_details() -> dict[str, Any]:
+        return {
+            "clinic_name": app.config["CLINIC_NAME"],
+            "clinic_phone": app.config["CLINIC_PHONE"],
+            "clinic_sites": app.config["CLINIC_SITES"],
+            "label_for": vocabulary.label_for,
+            "vocabulary": vocabulary,
+        }
+
+    app.add_template_filter(london_time, "london_time")
+
+
+def _register_error_pages(app: Flask) -> None:
+    """Answer every error with a plain page of our own: no stack traces, no patient data."""
+
+    @app.errorhandler(CSRFError)
+    def form_timed_out(error: CSRFError):
+        return render_template("errors/form_timed_out.html"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_template("errors/error.html", error=error), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("Unhandled error")
+        return render_template("errors/error.html", error=None), 500

@@ -1,0 +1,1 @@
+"""The patient journey: question pages, drafts, check your answers, submission and confirmation."""

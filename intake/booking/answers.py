@@ -1,0 +1,63 @@
+"""Turn a draft's stored answers into the rows of the check-your-answers page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import url_for
+
+from intake.booking.forms import DateInputField, format_phone_for_display
+from intake.booking.journey import Answers, applicable_steps, answer_key
+from intake.clinic import Site
+from intake.forms import CheckboxesField, ChoiceField
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One answer as the patient will read it, with a link to change it."""
+
+    question: str
+    answer: str
+    change_url: str
+
+
+@dataclass(frozen=True)
+class SummarySection:
+    """The answers of one question page."""
+
+    title: str
+    rows: list[SummaryRow]
+
+
+def _readable(field, value: Any) -> str:
+    """Show a stored answer in words."""
+    if isinstance(field, ChoiceField):
+        words = dict(field.choices).get(value, value)
+        return f"{words} out of 10" if field.name.startswith("pain_") else words
+    if isinstance(field, CheckboxesField):
+        chosen = dict(field.choices)
+        return ", ".join(chosen.get(code, code) for code in value or []) or "None of these"
+    if isinstance(field, DateInputField):
+        return date.fromisoformat(value).strftime("%-d %B %Y") if value else "Not given"
+    if field.name == "phone":
+        return format_phone_for_display(value)
+    return value or "Not given"
+
+
+def summary_sections(answers: Answers, sites: list[Site]) -> list[SummarySection]:
+    """Every answer that counts, grouped by page, in the order they were asked."""
+    sections = []
+    for step in applicable_steps(answers):
+        stored = answers[answer_key(step)]
+        options = {"sites": sites} if step.slug == "when-and-where" else {}
+        form = step.form(meta={"csrf": False}, formdata=None, **options)
+        change_url = url_for("booking.question", slug=step.slug, change=1)
+        rows = [
+            SummaryRow(str(field.label.text), _readable(field, stored.get(field.name)), f"{change_url}#{field.id}")
+            for field in form
+            if field.name in stored
+        ]
+        sections.append(SummarySection(step.title, rows))
+    return sections

@@ -1,0 +1,269 @@
+"""The question pages of the patient journey, one form per page, validated on the server."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import StopValidation
+
+from intake import vocabulary
+from intake.forms import (
+    CheckboxesField,
+    ChoiceField,
+    DateInputField,
+    PersonName,
+    PlainText,
+    RequiredChoice,
+    RequiredText,
+    max_length,
+    strip_text,
+)
+from intake.timeutil import today_in_london
+from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
+
+MINIMUM_AGE = 16
+OLDEST_PLAUSIBLE_AGE = 120
+MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+UK_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
+YES_NO = (("yes", "Yes"), ("no", "No"))
+
+
+def age_on(born: date, today: date) -> int:
+    """Return someone's age in whole years on a given day."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def format_phone_for_display(e164: str) -> str:
+    """Show a stored E.164 number the way a patient would write it."""
+    number = phonenumbers.parse(e164, None)
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 44 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
+
+
+class StepForm(FlaskForm):
+    """A question page whose answers are saved to the draft as plain JSON values."""
+
+    def answers(self) -> dict[str, Any]:
+        """Return this page's validated answers in a form that can be stored as JSON."""
+        stored: dict[str, Any] = {}
+        for field in self:
+            if field.name == "csrf_token":
+                continue
+            stored[field.name] = field.data.isoformat() if isinstance(field.data, date) else field.data
+        return stored
+
+    @classmethod
+    def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        """Turn stored answers back into field values to show on the page."""
+        data = dict(answers)
+        for name in cls.date_fields().intersection(answers):
+            data[name] = date.fromisoformat(answers[name]) if answers[name] else None
+        return data
+
+    @classmethod
+    def date_fields(cls) -> set[str]:
+        """Names of the fields that hold dates."""
+        return {name for name in dir(cls) if getattr(getattr(cls, name), "field_class", None) is DateInputField}
+
+
+class AboutYouForm(StepForm):
+    """Who the patient is and how to reach them."""
+
+    first_name = StringField(
+        "First name",
+        filters=[strip_text],
+        validators=[RequiredText("Enter your first name"), max_length("First name", 100), PlainText("First name"), PersonName("First name")],
+    )
+    last_name = StringField(
+        "Last name",
+        filters=[strip_text],
+        validators=[RequiredText("Enter your last name"), max_length("Last name", 100), PlainText("Last name"), PersonName("Last name")],
+    )
+    date_of_birth = DateInputField("Date of birth", noun="Date of birth", empty_message="Enter your date of birth")
+    email = StringField(
+        "Email address",
+        filters=[strip_text],
+        validators=[RequiredText("Enter your email address"), max_length("Email address", 254), PlainText("Email address")],
+    )
+    phone = StringField(
+        "Mobile phone number",
+        filters=[strip_text],
+        validators=[RequiredText("Enter your phone number"), max_length("Phone number", 30), PlainText("Phone number")],
+    )
+    contact_method = ChoiceField(
+        "How would you like us to contact you?",
+        choices=vocabulary.CONTACT_METHODS,
+        message="Select how you would like us to contact you",
+    )
+    postcode = StringField(
+        "Postcode (optional)",
+        filters=[strip_text],
+        validators=[max_length("Postcode", 10), PlainText("Postcode")],
+    )
+
+    def __init__(self, *args, clinic_phone: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic_phone = clinic_phone
+
+    def validate_date_of_birth(self, field: DateInputField) -> None:
+        """Accept only a real past date for someone aged 16 or over."""
+        today = today_in_london()
+        if field.data >= today:
+            field.part_errors = set(DateInputField.PART_NAMES)
+            raise StopValidation("Date of birth must be in the past")
+        age = age_on(field.data, today)
+        if age > OLDEST_PLAUSIBLE_AGE:
+            field.part_errors = {"year"}
+            raise StopValidation(f"Date of birth must be after {today.year - OLDEST_PLAUSIBLE_AGE}")
+        if age < MINIMUM_AGE:
+            field.part_errors = set(DateInputField.PART_NAMES)
+            raise StopValidation(
+                "We can only take online requests from people aged 16 or over. "
+                f"To book for a child or young person, please call us on {self.clinic_phone}"
+            )
+
+    def validate_email(self, field: StringField) -> None:
+        """Check the address is well formed and keep its normalised form."""
+        try:
+            field.data = validate_email(field.data, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            raise StopValidation("Enter an email address in the correct format, like name@example.com") from error
+
+    def validate_phone(self, field: StringField) -> None:
+        """Check the number is real (UK by default, or international with +) and store it in E.164."""
+        try:
+            number = phonenumbers.parse(field.data, "GB")
+        except phonenumbers.NumberParseException as error:
+            raise StopValidation("Enter a phone number, like 07700 900 982 or +44 7700 900 982") from error
+        if not phonenumbers.is_valid_number(number):
+            raise StopValidation("Enter a phone number, like 07700 900 982 or +44 7700 900 982")
+        self.phone_is_mobile = phonenumbers.number_type(number) in MOBILE_TYPES
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_contact_method(self, field: ChoiceField) -> None:
+        """Text messages need a mobile number."""
+        if field.data == "text" and not self.phone.errors and self.phone.data and not getattr(self, "phone_is_mobile", True):
+            raise StopValidation("To get text messages, enter a mobile number or choose another way to contact you")
+
+    def validate_postcode(self, field: StringField) -> None:
+        """Accept an empty postcode or a UK postcode, stored in capitals with one space."""
+        if not field.data:
+            field.data = ""
+            return
+        match = UK_POSTCODE.match(field.data.upper())
+        if not match:
+            raise StopValidation("Enter a real postcode, like SW1A 1AA, or leave this empty")
+        field.data = f"{match.group(1)} {match.group(2)}"
+
+
+class WhereItHurtsForm(StepForm):
+    """Where the problem is and how it began."""
+
+    region = ChoiceField("Where is your main problem?", choices=vocabulary.BODY_REGIONS, message="Select where your main problem is")
+    side = ChoiceField("Which side is it on?", choices=vocabulary.SIDES, message="Select which side it is on")
+    duration = ChoiceField("How long have you had it?", choices=vocabulary.DURATIONS, message="Select how long you have had it")
+    onset = ChoiceField("How did it start?", choices=vocabulary.ONSETS, message="Select how it started")
+
+
+class HowItFeelsForm(StepForm):
+    """Pain scores, what the patient feels, and their own words."""
+
+    pain_now = ChoiceField("How bad is your pain right now?", choices=vocabulary.PAIN_SCALE, message="Select how bad your pain is right now")
+    pain_worst = ChoiceField("How bad is your pain at its worst?", choices=vocabulary.PAIN_SCALE, message="Select how bad your pain is at its worst")
+    sensations = CheckboxesField(
+        "Do you have any of these?",
+        choices=vocabulary.SENSATIONS,
+        message="Select only from the list",
+    )
+    description = TextAreaField(
+        "Tell us about your problem (optional)",
+        filters=[strip_text],
+        validators=[max_length("Your description", 1000), PlainText("Your description", multiline=True)],
+    )
+    goals = TextAreaField(
+        "What would you like to get back to doing? (optional)",
+        filters=[strip_text],
+        validators=[max_length("What you would like to get back to", 500), PlainText("What you would like to get back to", multiline=True)],
+    )
+
+    def validate_pain_worst(self, field: ChoiceField) -> None:
+        """Worst pain cannot be less than pain now."""
+        if self.pain_now.data is not None and not self.pain_now.errors and int(field.data) < int(self.pain_now.data):
+            raise StopValidation("Your pain at its worst cannot be lower than your pain right now")
+
+
+def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...]) -> type[StepForm]:
+    """Build a page of yes/no safety questions, one radio group per question."""
+    fields = {
+        question.code: ChoiceField(
+            question.question,
+            choices=YES_NO,
+            message="Select yes or no",
+            description=question.hint,
+        )
+        for question in questions
+    }
+    return type(name, (StepForm,), fields)
+
+
+NerveSymptomsForm = _safety_form("NerveSymptomsForm", EMERGENCY_QUESTIONS)
+GeneralHealthForm = _safety_form("GeneralHealthForm", URGENT_QUESTIONS)
+
+
+class WhenWhereForm(StepForm):
+    """Which site and times suit the patient."""
+
+    site = ChoiceField("Which clinic would you like to go to?", choices=(), message="Select which clinic you would like to go to")
+    days = CheckboxesField(
+        "Which days could you come?",
+        choices=vocabulary.WEEKDAYS,
+        validators=[RequiredChoice("Select at least one day you could come")],
+        message="Select days from the list",
+    )
+    times = CheckboxesField(
+        "What times of day could you come?",
+        choices=vocabulary.TIMES_OF_DAY,
+        validators=[RequiredChoice("Select at least one time of day you could come")],
+        message="Select times from the list",
+    )
+    earliest_date = DateInputField("Earliest date you could come (optional)", noun="Earliest date")
+    note = TextAreaField(
+        "Anything else about when you can come? (optional)",
+        filters=[strip_text],
+        validators=[max_length("Your note", 500), PlainText("Your note", multiline=True)],
+    )
+
+    def __init__(self, *args, sites=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.site.choices = [(site.code, site.name) for site in sites]
+        self.sites_by_code = {site.code: site for site in sites}
+
+    def validate_earliest_date(self, field: DateInputField) -> None:
+        """An earliest date must be today or later, and within a year."""
+        if field.data is None:
+            return
+        today = today_in_london()
+        if field.data < today:
+            field.part_errors = set(DateInputField.PART_NAMES)
+            raise StopValidation("Earliest date must be today or in the future")
+        if field.data > today + timedelta(days=366):
+            field.part_errors = set(DateInputField.PART_NAMES)
+            raise StopValidation("Earliest date must be within the next year")
+
+
+class CheckAnswersForm(FlaskForm):
+    """Consent to use health information, and a separate optional marketing opt-in."""
+
+    consent = BooleanField("I agree to the clinic storing and using my health information to assess me")
+    marketing = BooleanField("Send me occasional news and offers from the clinic (optional)")
+
+    def validate_consent(self, field: BooleanField) -> None:
+        """The request cannot be sent without consent to use health information."""
+        if not field.data:
+            raise StopValidation("You must agree to us using your health information before you can send your request")

@@ -1,0 +1,78 @@
+"""The order of the question pages, and which of them apply to a given patient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from intake.booking import forms
+from intake.triage import nerve_questions_apply
+
+Answers = dict[str, dict[str, Any]]
+
+
+def _always(answers: Answers) -> bool:
+    return True
+
+
+def _nerve_questions_needed(answers: Answers) -> bool:
+    """The cauda equina questions apply to back or leg problems and nerve symptoms."""
+    where = answers.get("where_it_hurts", {})
+    feels = answers.get("how_it_feels", {})
+    return nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question page: its URL slug, heading, form and when it applies."""
+
+    slug: str
+    title: str
+    section: str
+    form: type[forms.StepForm]
+    applies: Callable[[Answers], bool] = _always
+
+
+STEPS: tuple[Step, ...] = (
+    Step("about-you", "About you", "About you", forms.AboutYouForm),
+    Step("where-it-hurts", "Where it hurts", "Your symptoms", forms.WhereItHurtsForm),
+    Step("how-it-feels", "How it feels", "Your symptoms", forms.HowItFeelsForm),
+    Step("nerve-symptoms", "Symptoms that need urgent care", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
+    Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
+    Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm),
+)
+STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+
+
+def answer_key(step: Step) -> str:
+    """The key a step's answers are stored under in the draft."""
+    return step.slug.replace("-", "_")
+
+
+def applicable_steps(answers: Answers) -> list[Step]:
+    """The pages this patient must answer, in order."""
+    return [step for step in STEPS if step.applies(answers)]
+
+
+def first_unanswered_step(answers: Answers) -> Step | None:
+    """The first page still to answer, or None when every page that applies is done."""
+    for step in applicable_steps(answers):
+        if answer_key(step) not in answers:
+            return step
+    return None
+
+
+def previous_step(step: Step, answers: Answers) -> Step | None:
+    """The page before this one for this patient, or None for the first page."""
+    earlier = None
+    for candidate in applicable_steps(answers):
+        if candidate is step:
+            return earlier
+        earlier = candidate
+    return earlier
+
+
+def relevant_answers(answers: Answers) -> Answers:
+    """Only the answers of pages that still apply (a changed answer can make a page irrelevant)."""
+    return {answer_key(step): answers[answer_key(step)] for step in applicable_steps(answers) if answer_key(step) in answers}

@@ -1,0 +1,95 @@
+"""Database models for the patient journey: in-progress drafts and submitted requests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from intake.extensions import db
+from intake.timeutil import UTCDateTime, utcnow
+from intake.triage import Urgency
+
+REQUEST_STATUSES = ("new", "contacted", "booked", "attended", "no_show", "cancelled", "declined")
+URGENCIES = tuple(level.value for level in Urgency)
+
+
+def _quoted(values: tuple[str, ...]) -> str:
+    """Render values as a SQL IN list for a check constraint."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+class Draft(db.Model):
+    """A patient's answers so far, kept server-side and tied to their browser session.
+
+    The id is a secret random token held only in the patient's signed session cookie.
+    Drafts expire after a period without activity and are purged.
+    """
+
+    __tablename__ = "drafts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AssessmentRequest(db.Model):
+    """A submitted request for a free initial assessment."""
+
+    __tablename__ = "assessment_requests"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_quoted(REQUEST_STATUSES)})", name="status_known"),
+        CheckConstraint(f"urgency IN ({_quoted(URGENCIES)})", name="urgency_known"),
+        CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
+        CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
+        Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),
+        Index("ix_assessment_requests_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(8), unique=True)
+    # The draft token this request came from: unique, so a repeated submit stores one request.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    urgency: Mapped[str] = mapped_column(String(16))
+    urgency_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    soft_flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(20))
+    contact_method: Mapped[str] = mapped_column(String(16))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+
+    region: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(16))
+    duration: Mapped[str] = mapped_column(String(32))
+    onset: Mapped[str] = mapped_column(String(32))
+    pain_now: Mapped[int]
+    pain_worst: Mapped[int]
+    sensations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    goals: Mapped[str] = mapped_column(Text, default="")
+    safety_answers: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+
+    site_code: Mapped[str] = mapped_column(String(40), index=True)
+    available_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    available_times: Mapped[list[str]] = mapped_column(JSON, default=list)
+    earliest_date: Mapped[date | None] = mapped_column(Date)
+    availability_note: Mapped[str] = mapped_column(Text, default="")
+
+    consent_given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_flagged(self) -> bool:
+        """True when the patient was shown a care card."""
+        return self.urgency != Urgency.ROUTINE

@@ -1,0 +1,198 @@
+"""Views of the patient journey: thin wrappers that read the form, call a service and redirect."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from intake.booking import services
+from intake.booking.answers import summary_sections
+from intake.booking.forms import CheckAnswersForm, StepForm
+from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
+from intake.booking.models import Draft
+from intake.extensions import db
+from intake.timeutil import today_in_london, utcnow
+from intake.triage import Urgency
+
+bp = Blueprint("booking", __name__, url_prefix="/book")
+
+SESSION_DRAFT = "draft_id"
+SESSION_SUBMITTED = "submitted_references"
+KEEP_SUBMITTED = 5
+
+
+def _lifetime() -> timedelta:
+    return timedelta(minutes=current_app.config["DRAFT_LIFETIME_MINUTES"])
+
+
+def _redirect(endpoint: str, **values):
+    """Redirect with 303 See Other, so a POST is followed by a GET."""
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def _current_draft() -> Draft | None:
+    return services.load_draft(session.get(SESSION_DRAFT), utcnow())
+
+
+def _without_draft():
+    """Where to send a patient who has no live draft: their confirmation, or a fresh start."""
+    draft_id = session.get(SESSION_DRAFT)
+    submitted = services.find_request_by_submission_key(draft_id) if draft_id else None
+    if submitted is not None and submitted.reference in session.get(SESSION_SUBMITTED, []):
+        return _redirect("booking.confirmation", reference=submitted.reference)
+    return _redirect("booking.start", expired=1 if draft_id else None)
+
+
+def _next_page(answers) -> str:
+    """The first page still to answer, or the check-your-answers page when all are done."""
+    step = first_unanswered_step(answers)
+    return url_for("booking.question", slug=step.slug) if step else url_for("booking.check")
+
+
+def _form_for(step: Step, draft: Draft | None, formdata=None) -> StepForm:
+    """Build a page's form from the posted data, or from the answers already saved."""
+    options = {}
+    if step.slug == "about-you":
+        options["clinic_phone"] = current_app.config["CLINIC_PHONE"]
+    if step.slug == "when-and-where":
+        options["sites"] = current_app.config["CLINIC_SITES"]
+    if formdata is not None:
+        return step.form(formdata=formdata, **options)
+    saved = draft.answers.get(answer_key(step)) if draft else None
+    if saved is None:
+        return step.form(**options)
+    return step.form(data=step.form.data_from_answers(saved), **options)
+
+
+def _render_step(step: Step, draft: Draft | None, form: StepForm, timed_out: bool = False, status: int = 200):
+    answers = draft.answers if draft else {}
+    earlier = previous_step(step, answers)
+    if request.args.get("change"):
+        back_url = url_for("booking.check")
+    elif earlier:
+        back_url = url_for("booking.question", slug=earlier.slug)
+    else:
+        back_url = url_for("booking.start")
+    template = f"booking/steps/{answer_key(step)}.html"
+    return render_template(template, step=step, form=form, back_url=back_url, timed_out=timed_out), status
+
+
+@bp.get("/")
+def start():
+    """Explain the request and offer to start (or carry on with) one."""
+    return render_template("booking/start.html", has_draft=_current_draft() is not None, expired=bool(request.args.get("expired")))
+
+
+@bp.post("/start")
+def begin():
+    """Start a new draft tied to this browser session."""
+    draft = services.start_draft(utcnow(), _lifetime())
+    db.session.commit()
+    session[SESSION_DRAFT] = draft.id
+    session.permanent = True
+    return _redirect("booking.question", slug=STEPS[0].slug)
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+def question(slug: str):
+    """Show a question page, or save its answers and move on."""
+    step = STEPS_BY_SLUG.get(slug) or abort(404)
+    draft = _current_draft()
+    if draft is None:
+        return _without_draft()
+    if not step.applies(draft.answers):
+        return redirect(_next_page(draft.answers), code=303)
+    blocking = first_unanswered_step(draft.answers)
+    if blocking is not None and STEPS.index(blocking) < STEPS.index(step):
+        return _redirect("booking.question", slug=blocking.slug)
+
+    form = _form_for(step, draft, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate():
+        services.save_answers(draft, answer_key(step), form.answers(), utcnow(), _lifetime())
+        db.session.commit()
+        return redirect(_after_saving(step, draft), code=303)
+    return _render_step(step, draft, form)
+
+
+def _after_saving(step: Step, draft: Draft) -> str:
+    """Interrupt with a care card when the safety answers call for one; otherwise go on."""
+    urgency = services.triage_answers(draft.answers, today_in_london()).urgency
+    if step.slug == "nerve-symptoms" and urgency is Urgency.EMERGENCY:
+        return url_for("booking.care_card", level="emergency")
+    if step.slug == "general-health" and urgency is Urgency.URGENT:
+        return url_for("booking.care_card", level="urgent")
+    return _next_page(draft.answers)
+
+
+@bp.get("/advice/<level>")
+def care_card(level: str):
+    """Tell the patient where to get help now, before they carry on with their request."""
+    if level not in {"emergency", "urgent"}:
+        abort(404)
+    draft = _current_draft()
+    if draft is None:
+        return _without_draft()
+    triage = services.triage_answers(draft.answers, today_in_london())
+    if triage.urgency.value != level:
+        return redirect(_next_page(draft.answers), code=303)
+    return render_template("booking/care_card.html", level=level, continue_url=_next_page(draft.answers))
+
+
+@bp.route("/check", methods=["GET", "POST"])
+def check():
+    """Show every answer with a change link; on consent, store the request once."""
+    draft = _current_draft()
+    if draft is None:
+        return _without_draft()
+    if first_unanswered_step(draft.answers) is not None:
+        return redirect(_next_page(draft.answers), code=303)
+
+    form = CheckAnswersForm()
+    if form.validate_on_submit():
+        try:
+            submission = services.submit_draft(
+                draft.id, marketing_opt_in=form.marketing.data, now=utcnow(), today=today_in_london()
+            )
+        except services.DraftIncomplete:
+            return _redirect("booking.start", expired=1)
+        db.session.commit()
+        return _remember_and_confirm(submission.request.reference)
+    return _render_check(draft, form)
+
+
+def _render_check(draft: Draft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
+    triage = services.triage_answers(draft.answers, today_in_london())
+    sections = summary_sections(draft.answers, current_app.config["CLINIC_SITES"])
+    return render_template("booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out), status
+
+
+def _remember_and_confirm(reference: str):
+    """Let this browser session, and only it, see the confirmation page."""
+    references = [ref for ref in session.get(SESSION_SUBMITTED, []) if ref != reference]
+    session[SESSION_SUBMITTED] = [*references, reference][-KEEP_SUBMITTED:]
+    return _redirect("booking.confirmation", reference=reference)
+
+
+@bp.get("/confirmation/<reference>")
+def confirmation(reference: str):
+    """Show the reference, what happens next and, when flagged, the care card again."""
+    if reference not in session.get(SESSION_SUBMITTED, []):
+        abort(404)
+    stored = services.find_request_by_reference(reference) or abort(404)
+    site = next((site for site in current_app.config["CLINIC_SITES"] if site.code == stored.site_code), None)
+    return render_template("booking/confirmation.html", stored=stored, site=site, articles=[])
+
+
+@bp.errorhandler(CSRFError)
+def form_timed_out(error: CSRFError):
+    """Show the page again with what the patient typed, and ask them to press the button again."""
+    slug = (request.view_args or {}).get("slug")
+    draft = _current_draft()
+    if request.endpoint == "booking.question" and slug in STEPS_BY_SLUG:
+        step = STEPS_BY_SLUG[slug]
+        return _render_step(step, draft, _form_for(step, draft, formdata=request.form), timed_out=True, status=400)
+    if request.endpoint == "booking.check" and draft is not None:
+        return _render_check(draft, CheckAnswersForm(formdata=request.form), timed_out=True, status=400)
+    return render_template("errors/form_timed_out.html"), 400

@@ -1,0 +1,185 @@
+"""The rules of the patient journey: drafts, triage of a draft, and submitting a request.
+
+Plain functions taking plain arguments; they never touch the Flask request or session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from intake.booking.forms import age_on
+from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
+from intake.booking.models import AssessmentRequest, Draft
+from intake.extensions import db
+from intake.triage import TriageResult, assess
+
+# No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+REFERENCE_LENGTH = 8
+
+
+class DraftIncomplete(Exception):
+    """The draft is missing answers that must be given before it can be submitted."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The outcome of submitting a draft: the stored request, and whether this call stored it."""
+
+    request: AssessmentRequest
+    created: bool
+
+
+def new_reference() -> str:
+    """Make a random, human-friendly request reference."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def start_draft(now: datetime, lifetime: timedelta) -> Draft:
+    """Create an empty draft, clearing out any drafts that have expired."""
+    purge_expired_drafts(now)
+    draft = Draft(id=secrets.token_urlsafe(32), answers={}, created_at=now, updated_at=now, expires_at=now + lifetime)
+    db.session.add(draft)
+    return draft
+
+
+def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
+    """Return the live draft with this id, or None if there is none or it has expired."""
+    if not draft_id:
+        return None
+    draft = db.session.get(Draft, draft_id)
+    if draft is None or draft.expires_at <= now:
+        return None
+    return draft
+
+
+def save_answers(draft: Draft, key: str, answers: dict[str, Any], now: datetime, lifetime: timedelta) -> None:
+    """Store one page's answers and keep the draft alive for another lifetime."""
+    draft.answers = {**draft.answers, key: answers}
+    draft.updated_at = now
+    draft.expires_at = now + lifetime
+
+
+def purge_expired_drafts(now: datetime) -> int:
+    """Delete every expired draft; return how many were deleted."""
+    result = db.session.execute(delete(Draft).where(Draft.expires_at <= now))
+    return result.rowcount or 0
+
+
+def _safety_answers(answers: Answers) -> dict[str, bool]:
+    """Collect the yes/no safety answers given on the pages that apply."""
+    safety: dict[str, bool] = {}
+    for key in ("nerve_symptoms", "general_health"):
+        for code, value in answers.get(key, {}).items():
+            safety[code] = value == "yes"
+    return safety
+
+
+def triage_answers(raw_answers: Answers, today: date) -> TriageResult:
+    """Work out the urgency of the answers given so far."""
+    answers = relevant_answers(raw_answers)
+    where = answers.get("where_it_hurts", {})
+    born = answers.get("about_you", {}).get("date_of_birth")
+    return assess(
+        _safety_answers(answers),
+        region=where.get("region"),
+        duration=where.get("duration"),
+        onset=where.get("onset"),
+        age=age_on(date.fromisoformat(born), today) if born else None,
+    )
+
+
+def find_request_by_submission_key(key: str) -> AssessmentRequest | None:
+    """Return the request already stored from this draft, if any."""
+    return db.session.execute(select(AssessmentRequest).where(AssessmentRequest.submission_key == key)).scalar_one_or_none()
+
+
+def find_request_by_reference(reference: str) -> AssessmentRequest | None:
+    """Return the request with this reference, if any."""
+    return db.session.execute(select(AssessmentRequest).where(AssessmentRequest.reference == reference)).scalar_one_or_none()
+
+
+def _unused_reference() -> str:
+    """Pick a reference no stored request has (the unique constraint still guards a race)."""
+    while True:
+        reference = new_reference()
+        if find_request_by_reference(reference) is None:
+            return reference
+
+
+def _build_request(draft: Draft, marketing_opt_in: bool, now: datetime, today: date) -> AssessmentRequest:
+    """Turn a complete draft into a request record."""
+    answers = relevant_answers(draft.answers)
+    about, where = answers["about_you"], answers["where_it_hurts"]
+    feels, when = answers["how_it_feels"], answers["when_and_where"]
+    triage = triage_answers(draft.answers, today)
+    return AssessmentRequest(
+        reference=_unused_reference(),
+        submission_key=draft.id,
+        status="new",
+        urgency=triage.urgency.value,
+        urgency_reasons=[{"code": reason.code, "text": reason.text} for reason in triage.reasons],
+        soft_flags=[{"code": flag.code, "text": flag.text} for flag in triage.soft_flags],
+        first_name=about["first_name"],
+        last_name=about["last_name"],
+        date_of_birth=date.fromisoformat(about["date_of_birth"]),
+        email=about["email"],
+        phone=about["phone"],
+        contact_method=about["contact_method"],
+        postcode=about.get("postcode") or None,
+        region=where["region"],
+        side=where["side"],
+        duration=where["duration"],
+        onset=where["onset"],
+        pain_now=int(feels["pain_now"]),
+        pain_worst=int(feels["pain_worst"]),
+        sensations=list(feels.get("sensations") or []),
+        description=feels.get("description") or "",
+        goals=feels.get("goals") or "",
+        safety_answers=_safety_answers(answers),
+        site_code=when["site"],
+        available_days=list(when["days"]),
+        available_times=list(when["times"]),
+        earliest_date=date.fromisoformat(when["earliest_date"]) if when.get("earliest_date") else None,
+        availability_note=when.get("note") or "",
+        consent_given_at=now,
+        marketing_opt_in=marketing_opt_in,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def submit_draft(draft_id: str, *, marketing_opt_in: bool, now: datetime, today: date) -> Submission:
+    """Store the request made from a draft, exactly once, and delete the draft.
+
+    The request and the draft's removal are one transaction (the caller commits). A second
+    submit of the same draft (double click, back and resubmit, a retried POST) returns the
+    request the first one stored instead of storing another.
+    """
+    existing = find_request_by_submission_key(draft_id)
+    if existing is not None:
+        return Submission(existing, created=False)
+    draft = load_draft(draft_id, now)
+    if draft is None:
+        raise DraftIncomplete("The draft has expired or does not exist.")
+    if first_unanswered_step(draft.answers) is not None:
+        raise DraftIncomplete("Some questions have not been answered yet.")
+    request = _build_request(draft, marketing_opt_in, now, today)
+    try:
+        db.session.add(request)
+        db.session.delete(draft)
+        db.session.flush()
+    except (IntegrityError, OperationalError):
+        # Another submit of this draft won the race: use what it stored.
+        db.session.rollback()
+        existing = find_request_by_submission_key(draft_id)
+        if existing is None:
+            raise
+        return Submission(existing, created=False)
+    return Submission(request, created=True)

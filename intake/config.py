@@ -1,0 +1,75 @@
+"""Settings read from the environment, with safe defaults for a single-machine install."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from intake.clinic import Site, load_sites
+
+BYTES_PER_KIB = 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    """Read a whole number from the environment, falling back to the default."""
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no flag from the environment ("1", "true", "yes" mean yes)."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in instance/, creating it (owner-only) on first run."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def _sites_from_environment() -> list[Site]:
+    """Load clinic sites from CLINIC_SITES (inline JSON) or CLINIC_SITES_FILE, else the demo set."""
+    inline = os.environ.get("CLINIC_SITES", "").strip()
+    if inline:
+        return load_sites(json.loads(inline))
+    path = os.environ.get("CLINIC_SITES_FILE", "").strip()
+    if path:
+        return load_sites(json.loads(Path(path).read_text(encoding="utf-8")))
+    return load_sites(None)
+
+
+def build_config(instance_path: Path) -> dict[str, object]:
+    """Collect every setting from the environment into a Flask config mapping."""
+    default_database = f"sqlite:///{instance_path / 'intake.sqlite3'}"
+    draft_minutes = _env_int("DRAFT_LIFETIME_MINUTES", 120)
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_database,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Demo Physiotherapy Clinic"),
+        "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", "020 7946 0000"),
+        "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", "reception@clinic.example"),
+        "CLINIC_SITES": _sites_from_environment(),
+        "DRAFT_LIFETIME_MINUTES": draft_minutes,
+        # The form token lives as long as a draft, so a patient who pauses mid-journey
+        # is not caught out sooner than their answers expire.
+        "WTF_CSRF_TIME_LIMIT": draft_minutes * 60,
+        "PERMANENT_SESSION_LIFETIME": draft_minutes * 60,
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
+        "MAX_FORM_MEMORY_SIZE": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+    }

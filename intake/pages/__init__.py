@@ -1,0 +1,1 @@
+"""Public information pages: home, privacy notice and the health check."""
