@@ -7,6 +7,7 @@ import unicodedata
 from datetime import date
 
 from wtforms import Field, RadioField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation, ValidationError
 
 # Letters from any alphabet, with the spaces, hyphens, apostrophes and full stops real names use.
@@ -81,11 +82,21 @@ def max_length(label: str, limit: int) -> Length:
     return Length(max=limit, message=f"{label} must be {limit} characters or fewer")
 
 
+def select_choices(pairs) -> list[SelectChoice]:
+    """Turn (value, words) pairs into WTForms choices."""
+    return [SelectChoice(value, words) for value, words in pairs]
+
+
+def choice_words(field) -> dict[str, str]:
+    """Map each choice's value to the words shown for it."""
+    return {choice.value: choice.label for choice in field.choices}
+
+
 class ChoiceField(RadioField):
     """A set of radio buttons whose only error is the field's own 'Select ...' message."""
 
-    def __init__(self, label=None, validators=None, message: str = "Select an option", **kwargs) -> None:
-        super().__init__(label, validators=[RequiredChoice(message), *(validators or [])], **kwargs)
+    def __init__(self, label=None, validators=None, message: str = "Select an option", choices=(), **kwargs) -> None:
+        super().__init__(label, validators=[RequiredChoice(message), *(validators or [])], choices=select_choices(choices), **kwargs)
         self.invalid_choice_message = message
 
     def pre_validate(self, form) -> None:
@@ -96,15 +107,15 @@ class ChoiceField(RadioField):
 class CheckboxesField(SelectMultipleField):
     """A group of checkboxes; unknown values get a plain message, never the raw value."""
 
-    def __init__(self, label=None, validators=None, message: str = "Select from the list", **kwargs) -> None:
-        super().__init__(label, validators=validators, **kwargs)
+    def __init__(self, label=None, validators=None, message: str = "Select from the list", choices=(), **kwargs) -> None:
+        super().__init__(label, validators=validators, choices=select_choices(choices), **kwargs)
         self.invalid_message = message
 
     def process_formdata(self, valuelist) -> None:
         self.data = list(dict.fromkeys(str(value) for value in valuelist))
 
     def pre_validate(self, form) -> None:
-        known = {str(value) for value, *_ in self.choices}
+        known = set(choice_words(self))
         if any(value not in known for value in self.data or []):
             raise ValidationError(self.invalid_message)
 

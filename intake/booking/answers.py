@@ -11,7 +11,7 @@ from flask import url_for
 from intake.booking.forms import DateInputField, format_phone_for_display
 from intake.booking.journey import Answers, applicable_steps, answer_key
 from intake.clinic import Site
-from intake.forms import CheckboxesField, ChoiceField
+from intake.forms import CheckboxesField, ChoiceField, choice_words
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class SummarySection:
 def _readable(field, value: Any) -> str:
     """Show a stored answer in words."""
     if isinstance(field, ChoiceField):
-        words = dict(field.choices).get(value, value)
+        words = choice_words(field).get(value, value)
         return f"{words} out of 10" if field.name.startswith("pain_") else words
     if isinstance(field, CheckboxesField):
-        chosen = dict(field.choices)
+        chosen = choice_words(field)
         return ", ".join(chosen.get(code, code) for code in value or []) or "None of these"
     if isinstance(field, DateInputField):
         return date.fromisoformat(value).strftime("%-d %B %Y") if value else "Not given"

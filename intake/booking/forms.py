@@ -22,6 +22,7 @@ from intake.forms import (
     RequiredChoice,
     RequiredText,
     max_length,
+    select_choices,
     strip_text,
 )
 from intake.timeutil import today_in_london
@@ -106,6 +107,14 @@ class AboutYouForm(StepForm):
         filters=[strip_text],
         validators=[max_length("Postcode", 10), PlainText("Postcode")],
     )
+
+    @classmethod
+    def data_from_answers(cls, answers: dict[str, Any]) -> dict[str, Any]:
+        """Show the stored E.164 phone number the way the patient would write it."""
+        data = super().data_from_answers(answers)
+        if data.get("phone"):
+            data["phone"] = format_phone_for_display(data["phone"])
+        return data
 
     def __init__(self, *args, clinic_phone: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -241,7 +250,7 @@ class WhenWhereForm(StepForm):
 
     def __init__(self, *args, sites=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.site.choices = [(site.code, site.name) for site in sites]
+        self.site.choices = select_choices((site.code, site.name) for site in sites)
         self.sites_by_code = {site.code: site for site in sites}
 
     def validate_earliest_date(self, field: DateInputField) -> None:
