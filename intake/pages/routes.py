@@ -18,7 +18,16 @@ def home():
 @bp.get("/privacy")
 def privacy():
     """Explain how the clinic uses a patient's information."""
-    return render_template("pages/privacy.html")
+    return render_template("pages/privacy.html", draft_lifetime=duration_in_words(current_app.config["DRAFT_LIFETIME_MINUTES"]))
+
+
+def duration_in_words(minutes: int) -> str:
+    """Say a number of minutes the way a person would: '2 hours', '90 minutes', '1 day'."""
+    for unit_minutes, unit in ((24 * 60, "day"), (60, "hour")):
+        if minutes >= unit_minutes and minutes % unit_minutes == 0:
+            amount = minutes // unit_minutes
+            return f"{amount} {unit}{'s' if amount != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @bp.get("/healthz")

@@ -1,0 +1,191 @@
+"""Submitting a request exactly once, seeing it only from the browser that sent it, and drafts expiring."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from conftest import CSRF_PATTERN, Patient, valid_answers
+from intake.booking import services
+from intake.booking.models import AssessmentRequest, Draft
+from intake.extensions import db
+from intake.timeutil import utcnow
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return len(db.session.execute(db.select(model)).all())
+
+
+def test_submitting_twice_stores_one_request(app, client, patient):
+    """A retried POST of the check page leads to the same confirmation, not a second request."""
+    patient.answer_all()
+    token = CSRF_PATTERN.search(client.get("/book/check").get_data(as_text=True)).group(1)
+    first = client.post("/book/check", data={"consent": "y", "csrf_token": token})
+    second = client.post("/book/check", data={"consent": "y", "csrf_token": token})
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count(app, AssessmentRequest) == 1
+
+
+def test_going_back_to_the_check_page_after_submitting_shows_the_confirmation(app, client, patient):
+    reference = patient.complete()
+    response = client.get("/book/check")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/book/confirmation/{reference}")
+    assert client.get("/book/about-you").headers["Location"].endswith(f"/book/confirmation/{reference}")
+    assert count(app, AssessmentRequest) == 1
+
+
+def test_simultaneous_double_click_stores_one_request(app, client, patient):
+    """Two submits racing from the same browser store one request between them."""
+    patient.answer_all()
+    token = CSRF_PATTERN.search(client.get("/book/check").get_data(as_text=True)).group(1)
+    cookie = client.get_cookie("session")
+    barrier = threading.Barrier(2)
+    locations: list[str] = []
+
+    def submit() -> None:
+        twin = app.test_client()
+        twin.set_cookie("session", cookie.value)
+        barrier.wait()
+        locations.append(twin.post("/book/check", data={"consent": "y", "csrf_token": token}).headers["Location"])
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(locations) == 2 and locations[0] == locations[1]
+    assert count(app, AssessmentRequest) == 1
+
+
+def test_submit_service_returns_the_stored_request_when_called_again(app, patient):
+    """The service itself is idempotent per draft."""
+    patient.answer_all()
+    with app.app_context():
+        draft = db.session.execute(db.select(Draft)).scalar_one()
+        first = services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+        db.session.commit()
+        again = services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+        assert first.created and not again.created
+        assert again.request.reference == first.request.reference
+
+
+def test_an_incomplete_draft_cannot_be_submitted(app, patient):
+    patient.start()
+    with app.app_context():
+        draft = db.session.execute(db.select(Draft)).scalar_one()
+        with pytest.raises(services.DraftIncomplete):
+            services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+
+
+def test_references_are_unique_even_when_the_generator_repeats(app, monkeypatch):
+    """A reference already in use is never given out again."""
+    issued = iter(["AAAAAAAA", "AAAAAAAA", "BBBBBBBB"])
+    monkeypatch.setattr(services, "new_reference", lambda: next(issued))
+    first, second = Patient(app.test_client()), Patient(app.test_client())
+    assert first.complete() == "AAAAAAAA"
+    assert second.complete() == "BBBBBBBB"
+
+
+def test_the_confirmation_page_is_only_shown_to_the_browser_that_sent_the_request(app, patient):
+    """Anyone else who learns the reference sees 'not found', with no patient details."""
+    reference = patient.complete()
+    stranger = app.test_client()
+    response = stranger.get(f"/book/confirmation/{reference}")
+    assert response.status_code == 404
+    body = response.get_data(as_text=True)
+    assert "Ada" not in body and reference not in body
+
+
+def test_expired_drafts_are_not_used_and_the_patient_is_told(app, client, patient):
+    """After the draft's lifetime the answers are gone, and the patient is told kindly."""
+    patient.start()
+    with app.app_context():
+        draft = db.session.execute(db.select(Draft)).scalar_one()
+        draft.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    response = client.get("/book/about-you")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/book/?expired=1")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your answers are no longer saved" in page
+
+
+def test_each_answer_keeps_the_draft_alive_for_the_configured_lifetime(make_app):
+    app = make_app(DRAFT_LIFETIME_MINUTES=30)
+    patient = Patient(app.test_client())
+    patient.answer_all()
+    with app.app_context():
+        draft = db.session.execute(db.select(Draft)).scalar_one()
+        remaining = draft.expires_at - utcnow()
+    assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
+
+
+def test_purge_command_deletes_expired_drafts_only(app, runner):
+    now = utcnow()
+    with app.app_context():
+        db.session.add_all([
+            Draft(id="old", answers={"about_you": {"first_name": "Old"}}, expires_at=now - timedelta(minutes=1)),
+            Draft(id="live", answers={}, expires_at=now + timedelta(minutes=60)),
+        ])
+        db.session.commit()
+    result = runner.invoke(args=["drafts", "purge"])
+    assert "Purged 1 expired draft(s)." in result.output
+    with app.app_context():
+        assert [draft.id for draft in db.session.execute(db.select(Draft)).scalars()] == ["live"]
+
+
+def test_starting_a_new_request_purges_expired_drafts(app, patient):
+    with app.app_context():
+        db.session.add(Draft(id="old", answers={}, expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+    patient.start()
+    with app.app_context():
+        assert db.session.get(Draft, "old") is None
+        assert count(app, Draft) == 1
+
+
+def test_a_post_without_a_form_token_is_refused_kindly_with_answers_kept(client, patient):
+    """CSRF: no token, no change; the page comes back with what was typed."""
+    patient.start()
+    response = client.post("/book/about-you", data={"first_name": "Ada", "last_name": "Lovelace"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "this page timed out" in page
+    assert 'value="Ada"' in page and 'value="Lovelace"' in page
+    assert client.get("/book/where-it-hurts").status_code == 303
+
+
+def test_an_expired_form_token_gives_a_friendly_page_and_the_answer_can_be_sent_again(client, patient, monkeypatch):
+    """A token older than its time limit is refused without a bare 400; pressing Continue again works."""
+    import itsdangerous.timed
+
+    patient.start()
+    token = CSRF_PATTERN.search(client.get("/book/about-you").get_data(as_text=True)).group(1)
+    real_time = itsdangerous.timed.time.time
+
+    class Later:
+        @staticmethod
+        def time() -> float:
+            return real_time() + 3 * 60 * 60
+
+    monkeypatch.setattr(itsdangerous.timed, "time", Later)
+    answers = valid_answers()["about-you"]
+    response = client.post("/book/about-you", data={**answers, "csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "this page timed out" in page and 'value="ada@example.com"' in page
+    fresh = CSRF_PATTERN.search(page).group(1)
+    assert client.post("/book/about-you", data={**answers, "csrf_token": fresh}).status_code == 303
+
+
+def test_the_check_page_keeps_the_answers_when_its_token_is_missing(client, patient):
+    patient.answer_all()
+    response = client.post("/book/check", data={"consent": "y"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "timed out" in page and "Lovelace" in page
