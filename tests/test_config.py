@@ -1,0 +1,81 @@
+"""Settings come from the environment, with a secret key generated into instance/ when none is given."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from intake import create_app
+from intake.clinic import load_sites
+from intake.config import build_config, instance_secret_key
+
+SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
+
+
+def test_a_secret_key_is_generated_once_into_instance_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = build_config(tmp_path)["SECRET_KEY"]
+    second = build_config(tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_the_environment_secret_key_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert build_config(tmp_path)["SECRET_KEY"] == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_database_defaults_to_sqlite_in_instance_and_follows_database_url(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert build_config(tmp_path)["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://user@db.internal/intake")
+    assert build_config(tmp_path)["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://user@db.internal/intake"
+
+
+def test_clinic_name_phone_and_sites_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINIC_NAME", "Harbour Physio")
+    monkeypatch.setenv("CLINIC_PHONE", "0161 496 0000")
+    monkeypatch.setenv("CLINIC_SITES", json.dumps(SITES))
+    app = create_app({"TESTING": True, "INSTANCE_PATH": tmp_path, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db'}"})
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "Harbour Physio" in page and "0161 496 0000" in page and "1 High Street, London N1 1AA" in page
+
+
+def test_sites_can_come_from_a_file(tmp_path, monkeypatch):
+    sites_file = tmp_path / "sites.json"
+    sites_file.write_text(json.dumps(SITES), encoding="utf-8")
+    monkeypatch.delenv("CLINIC_SITES", raising=False)
+    monkeypatch.setenv("CLINIC_SITES_FILE", str(sites_file))
+    assert [site.code for site in build_config(tmp_path)["CLINIC_SITES"]] == ["north"]
+
+
+def test_the_demo_sites_are_used_when_none_are_configured():
+    assert len(load_sites(None)) >= 2
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [],
+        [{"code": "Bad Code", "name": "X", "address": "Y"}],
+        [{"code": "ok", "name": "", "address": "Y"}],
+        [{"code": "ok", "name": "X", "address": "Y"}, {"code": "ok", "name": "Z", "address": "W"}],
+    ],
+)
+def test_unusable_site_configuration_is_refused_at_start_up(records):
+    with pytest.raises(ValueError):
+        load_sites(records)
+
+
+def test_the_form_token_and_session_last_as_long_as_a_draft(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRAFT_LIFETIME_MINUTES", "45")
+    config = build_config(tmp_path)
+    assert config["WTF_CSRF_TIME_LIMIT"] == config["PERMANENT_SESSION_LIFETIME"] == 45 * 60
+
+
+def test_instance_secret_key_is_not_overwritten(tmp_path):
+    (tmp_path / "secret_key").write_text("kept", encoding="utf-8")
+    assert instance_secret_key(tmp_path) == "kept"
