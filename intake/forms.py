@@ -10,8 +10,7 @@ from wtforms import Field, RadioField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation, ValidationError
 
-# Letters from any alphabet, with the spaces, hyphens, apostrophes and full stops real names use.
-NAME_PATTERN = re.compile(r"^[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?$")
+NAME_SEPARATORS = frozenset(" '’.-")
 DATE_PART_PATTERN = re.compile(r"^\d{1,4}$")
 
 
@@ -64,6 +63,14 @@ class PlainText:
             raise StopValidation(f"{self.label} must not contain special control characters")
 
 
+def is_person_name(value: str) -> bool:
+    """Letters from any alphabet (with their accents and vowel signs), and the spaces,
+    hyphens, apostrophes and full stops real names use; it must start with a letter."""
+    if not value or not unicodedata.category(value[0]).startswith("L"):
+        return False
+    return all(unicodedata.category(char)[0] in "LM" or char in NAME_SEPARATORS for char in value)
+
+
 class PersonName:
     """Accept names written in letters, with spaces, hyphens and apostrophes."""
 
@@ -71,7 +78,7 @@ class PersonName:
         self.label = label
 
     def __call__(self, form, field) -> None:
-        if field.data and not NAME_PATTERN.match(field.data):
+        if field.data and not is_person_name(field.data):
             raise StopValidation(
                 f"{self.label} must only include letters, spaces, hyphens and apostrophes"
             )

@@ -153,7 +153,11 @@ class AboutYouForm(StepForm):
         if not phonenumbers.is_valid_number(number):
             raise StopValidation("Enter a phone number, like 07700 900 982 or +44 7700 900 982")
         self.phone_is_mobile = phonenumbers.number_type(number) in MOBILE_TYPES
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        self.phone_e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def answers(self) -> dict[str, Any]:
+        """Store the phone number in E.164, whatever way the patient typed it."""
+        return {**super().answers(), "phone": self.phone_e164}
 
     def validate_contact_method(self, field: ChoiceField) -> None:
         """Text messages need a mobile number."""
@@ -203,7 +207,9 @@ class HowItFeelsForm(StepForm):
 
     def validate_pain_worst(self, field: ChoiceField) -> None:
         """Worst pain cannot be less than pain now."""
-        if self.pain_now.data is not None and not self.pain_now.errors and int(field.data) < int(self.pain_now.data):
+        if field.errors or self.pain_now.errors or self.pain_now.data is None:
+            return
+        if int(field.data) < int(self.pain_now.data):
             raise StopValidation("Your pain at its worst cannot be lower than your pain right now")
 
 
