@@ -189,3 +189,30 @@ def test_the_check_page_keeps_the_answers_when_its_token_is_missing(client, pati
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "timed out" in page and "Lovelace" in page
+
+
+def test_starting_again_deletes_the_unfinished_draft(app, client, patient):
+    """'Start again' leaves one draft, empty, and the old answers are gone."""
+    patient.start()
+    patient.answer("about-you", valid_answers()["about-you"])
+    assert "Continue your request" in client.get("/book/").get_data(as_text=True)
+    patient.start()
+    with app.app_context():
+        [draft] = db.session.execute(db.select(Draft)).scalars()
+        assert draft.answers == {}
+
+
+def test_database_errors_do_not_carry_patient_answers(app):
+    """SQL parameters are hidden from database error messages, which may reach the logs."""
+    from sqlalchemy.exc import IntegrityError
+
+    marker = "MARKER-sciatica-history"
+    with app.app_context():
+        expires = utcnow() + timedelta(minutes=5)
+        db.session.add(Draft(id="same", answers={}, expires_at=expires))
+        db.session.commit()
+        db.session.add(Draft(id="same", answers={"how_it_feels": {"description": marker}}, expires_at=expires))
+        with pytest.raises(IntegrityError) as error:
+            db.session.commit()
+        db.session.rollback()
+    assert marker not in str(error.value)

@@ -87,7 +87,8 @@ def start():
 
 @bp.post("/start")
 def begin():
-    """Start a new draft tied to this browser session."""
+    """Start a new draft tied to this browser session, dropping any unfinished one."""
+    services.discard_draft(session.get(SESSION_DRAFT))
     draft = services.start_draft(utcnow(), _lifetime())
     db.session.commit()
     session[SESSION_DRAFT] = draft.id

@@ -49,6 +49,12 @@ def start_draft(now: datetime, lifetime: timedelta) -> Draft:
     return draft
 
 
+def discard_draft(draft_id: str | None) -> None:
+    """Delete a draft the patient has chosen to start again from."""
+    if draft_id:
+        db.session.execute(delete(Draft).where(Draft.id == draft_id))
+
+
 def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
     """Return the live draft with this id, or None if there is none or it has expired."""
     if not draft_id:
