@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from intake import vocabulary
 from intake.config import build_config
-from intake.extensions import csrf, db, migrate
+from intake.extensions import csrf, db, mailer, migrate
 from intake.timeutil import london_time
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +33,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    mailer.init_app(app)
 
     from intake.booking import models as booking_models  # noqa: F401  (register tables)
+    from intake.mail import models as mail_models  # noqa: F401
     from intake.booking.routes import bp as booking_bp
     from intake.pages.routes import bp as pages_bp
 
@@ -63,6 +65,7 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     app.add_template_filter(london_time, "london_time")
+    app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
 
 
 def _register_error_pages(app: Flask) -> None:

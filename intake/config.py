@@ -73,4 +73,31 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        **_mail_config(instance_path),
+    }
+
+
+def _mail_config(instance_path: Path) -> dict[str, object]:
+    """Mail delivery and outbox settings; with no MAIL_SERVER, mail is written to instance/mail/."""
+    clinic_name = os.environ.get("CLINIC_NAME", "Demo Physiotherapy Clinic")
+    return {
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": _env_int("MAIL_PORT", 587),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT_SECONDS", 10),
+        "MAIL_CA_FILE": os.environ.get("MAIL_CA_FILE", ""),
+        "MAIL_FILE_DIR": os.environ.get("MAIL_FILE_DIR") or str(instance_path / "mail"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", f"{clinic_name} <no-reply@clinic.example>"),
+        "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO", os.environ.get("CLINIC_EMAIL", "reception@clinic.example")),
+        "MAIL_CLINIC_SYMPTOM_SUMMARY": _env_bool("MAIL_CLINIC_SYMPTOM_SUMMARY", False),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "OUTBOX_SEND_AFTER_REQUEST": _env_bool("OUTBOX_SEND_AFTER_REQUEST", True),
+        "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 8),
+        "OUTBOX_RETRY_BASE_SECONDS": _env_int("OUTBOX_RETRY_BASE_SECONDS", 30),
+        "OUTBOX_RETRY_MAX_SECONDS": _env_int("OUTBOX_RETRY_MAX_SECONDS", 3600),
+        "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 300),
+        "OUTBOX_POLL_SECONDS": _env_int("OUTBOX_POLL_SECONDS", 10),
     }

@@ -44,6 +44,8 @@ def make_app(database_url, tmp_path):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": tmp_path / "instance",
             "SECRET_KEY": "test-secret-key",
+            "MAIL_SERVER": "",
+            "OUTBOX_SEND_AFTER_REQUEST": False,
             **overrides,
         }
         app = create_app(config)

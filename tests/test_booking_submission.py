@@ -11,7 +11,20 @@ from conftest import CSRF_PATTERN, Patient, valid_answers
 from intake.booking import services
 from intake.booking.models import AssessmentRequest, Draft
 from intake.extensions import db
+from intake.mail.notifications import MailSettings
 from intake.timeutil import utcnow
+
+
+def submit(app, draft_id: str) -> services.Submission:
+    """Call the submit service as the check page does."""
+    return services.submit_draft(
+        draft_id,
+        marketing_opt_in=False,
+        now=utcnow(),
+        today=utcnow().date(),
+        sites=app.config["CLINIC_SITES"],
+        mail_settings=MailSettings.from_config(app.config),
+    )
 
 
 def count(app, model) -> int:
@@ -67,9 +80,9 @@ def test_submit_service_returns_the_stored_request_when_called_again(app, patien
     patient.answer_all()
     with app.app_context():
         draft = db.session.execute(db.select(Draft)).scalar_one()
-        first = services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+        first = submit(app, draft.id)
         db.session.commit()
-        again = services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+        again = submit(app, draft.id)
         assert first.created and not again.created
         assert again.request.reference == first.request.reference
 
@@ -79,7 +92,7 @@ def test_an_incomplete_draft_cannot_be_submitted(app, patient):
     with app.app_context():
         draft = db.session.execute(db.select(Draft)).scalar_one()
         with pytest.raises(services.DraftIncomplete):
-            services.submit_draft(draft.id, marketing_opt_in=False, now=utcnow(), today=utcnow().date())
+            submit(app, draft.id)
 
 
 def test_references_are_unique_even_when_the_generator_repeats(app, monkeypatch):

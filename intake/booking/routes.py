@@ -13,6 +13,8 @@ from intake.booking.forms import CheckAnswersForm, StepForm
 from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
 from intake.booking.models import Draft
 from intake.extensions import db
+from intake.mail.notifications import MailSettings
+from intake.mail.outbox import send_after_commit
 from intake.timeutil import today_in_london, utcnow
 from intake.triage import Urgency
 
@@ -154,11 +156,17 @@ def check():
     if form.validate_on_submit():
         try:
             submission = services.submit_draft(
-                draft.id, marketing_opt_in=form.marketing.data, now=utcnow(), today=today_in_london()
+                draft.id,
+                marketing_opt_in=form.marketing.data,
+                now=utcnow(),
+                today=today_in_london(),
+                sites=current_app.config["CLINIC_SITES"],
+                mail_settings=MailSettings.from_config(current_app.config),
             )
         except services.DraftIncomplete:
             return _redirect("booking.start", expired=1)
         db.session.commit()
+        send_after_commit(list(submission.email_ids))
         return _remember_and_confirm(submission.request.reference)
     return _render_check(draft, form)
 

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from intake.booking.forms import age_on
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
 from intake.booking.models import AssessmentRequest, Draft
+from intake.clinic import Site
 from intake.extensions import db
+from intake.mail.notifications import MailSettings, queue_new_request_emails
 from intake.triage import TriageResult, assess
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -30,10 +32,12 @@ class DraftIncomplete(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of submitting a draft: the stored request, and whether this call stored it."""
+    """The outcome of submitting a draft: the stored request, whether this call stored it,
+    and the outbox emails it queued."""
 
     request: AssessmentRequest
     created: bool
+    email_ids: tuple[int, ...] = ()
 
 
 def new_reference() -> str:
@@ -161,10 +165,19 @@ def _build_request(draft: Draft, marketing_opt_in: bool, now: datetime, today: d
     )
 
 
-def submit_draft(draft_id: str, *, marketing_opt_in: bool, now: datetime, today: date) -> Submission:
-    """Store the request made from a draft, exactly once, and delete the draft.
+def submit_draft(
+    draft_id: str,
+    *,
+    marketing_opt_in: bool,
+    now: datetime,
+    today: date,
+    sites: list[Site],
+    mail_settings: MailSettings,
+) -> Submission:
+    """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
-    The request and the draft's removal are one transaction (the caller commits). A second
+    The request, its outbox emails and the draft's removal are one transaction (the caller
+    commits); the emails are delivered after the commit, never here. A second
     submit of the same draft (double click, back and resubmit, a retried POST) returns the
     request the first one stored instead of storing another.
     """
@@ -181,6 +194,9 @@ def submit_draft(draft_id: str, *, marketing_opt_in: bool, now: datetime, today:
         db.session.add(request)
         db.session.delete(draft)
         db.session.flush()
+        site = next((site for site in sites if site.code == request.site_code), None)
+        emails = queue_new_request_emails(request, site, mail_settings)
+        db.session.flush()
     except (IntegrityError, OperationalError):
         # Another submit of this draft won the race: use what it stored.
         db.session.rollback()
@@ -188,4 +204,4 @@ def submit_draft(draft_id: str, *, marketing_opt_in: bool, now: datetime, today:
         if existing is None:
             raise
         return Submission(existing, created=False)
-    return Submission(request, created=True)
+    return Submission(request, created=True, email_ids=tuple(email.id for email in emails))

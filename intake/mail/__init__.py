@@ -1,0 +1,1 @@
+"""Email: an outbox written in the same transaction as the request, delivered by a worker with retries."""

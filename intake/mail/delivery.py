@@ -1,0 +1,163 @@
+"""The outbox worker: claim due messages, send them, and retry failures with backoff until dead.
+
+Claiming is safe with several workers at once: PostgreSQL uses SELECT ... FOR UPDATE SKIP
+LOCKED, SQLite an atomic conditional UPDATE. A claim older than the lease is taken over,
+so a worker that dies between sending and recording may cause a resend, never a loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask_mail import Message
+from sqlalchemy import and_, or_, select, update
+
+from intake.extensions import db
+from intake.mail.models import OutboxMessage
+from intake.mail.transport import Transport
+from intake.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+ERROR_TEXT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to keep trying a message."""
+
+    max_attempts: int = 8
+    base_delay: float = 30.0
+    max_delay: float = 3600.0
+    lease: float = 300.0
+
+    def delay_after(self, attempts: int) -> timedelta:
+        """Exponential backoff with jitter: half the step is fixed, half random."""
+        step = min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=step / 2 + random.uniform(0, step / 2))
+
+    @classmethod
+    def from_config(cls, config) -> RetryPolicy:
+        return cls(
+            max_attempts=int(config["OUTBOX_MAX_ATTEMPTS"]),
+            base_delay=float(config["OUTBOX_RETRY_BASE_SECONDS"]),
+            max_delay=float(config["OUTBOX_RETRY_MAX_SECONDS"]),
+            lease=float(config["OUTBOX_LEASE_SECONDS"]),
+        )
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass of the worker did."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return len(self.sent) + len(self.retrying) + len(self.dead)
+
+
+def _due(now: datetime, policy: RetryPolicy):
+    """Messages waiting for an attempt, or claimed by a worker that has gone quiet."""
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - timedelta(seconds=policy.lease)),
+    )
+
+
+def claim_messages(worker_id: str, now: datetime, policy: RetryPolicy, limit: int, only_ids=None) -> list[OutboxMessage]:
+    """Mark up to `limit` due messages as this worker's, so no other worker sends them."""
+    candidates = select(OutboxMessage.id).where(_due(now, policy)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if only_ids is not None:
+        candidates = candidates.where(OutboxMessage.id.in_(list(only_ids)))
+    claim = {"status": "sending", "claimed_by": worker_id, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
+
+    if db.engine.dialect.name == "postgresql":
+        ids = list(db.session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+        if ids:
+            db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**claim))
+        db.session.commit()
+    else:
+        ids = []
+        for message_id in list(db.session.execute(candidates).scalars()):
+            result = db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now, policy)).values(**claim)
+            )
+            db.session.commit()
+            if result.rowcount == 1:
+                ids.append(message_id)
+    if not ids:
+        return []
+    return list(db.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).scalars())
+
+
+def mime_bytes(message: OutboxMessage, sender: str, reply_to: str) -> bytes:
+    """Build the multipart (plain text and HTML) email, with its stable Message-ID."""
+    mail = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.text_body,
+        html=message.html_body,
+        sender=sender,
+        reply_to=reply_to or None,
+        date=message.created_at.timestamp(),
+    )
+    mail.msgId = message.message_id
+    return mail.as_bytes()
+
+
+def _record_failure(message: OutboxMessage, error: BaseException, now: datetime, policy: RetryPolicy, report: DeliveryReport) -> None:
+    message.last_error = f"{type(error).__name__}: {error}"[:ERROR_TEXT_LIMIT]
+    message.claimed_by = None
+    if message.attempts >= policy.max_attempts:
+        message.status = "dead"
+        report.dead.append(message.id)
+        log.error("Email %s is dead after %d attempts (%s)", message.id, message.attempts, type(error).__name__)
+    else:
+        message.status = "pending"
+        message.next_attempt_at = now + policy.delay_after(message.attempts)
+        report.retrying.append(message.id)
+        log.warning("Email %s failed (attempt %d, %s); will retry", message.id, message.attempts, type(error).__name__)
+
+
+def deliver_pending(
+    transport: Transport,
+    *,
+    sender: str,
+    reply_to: str,
+    policy: RetryPolicy,
+    worker_id: str,
+    limit: int = 50,
+    only_ids=None,
+    due_by: datetime | None = None,
+) -> DeliveryReport:
+    """Claim up to `limit` messages due by `due_by` (default now), try each once, and record
+    every outcome as it happens."""
+    report = DeliveryReport()
+    claimed = claim_messages(worker_id, due_by or utcnow(), policy, limit, only_ids)
+    if not claimed:
+        return report
+    remaining = list(claimed)
+    try:
+        with transport.session() as send:
+            while remaining:
+                message = remaining[0]
+                try:
+                    send(sender, message.recipient, mime_bytes(message, sender, reply_to))
+                except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
+                    _record_failure(message, error, utcnow(), policy, report)
+                else:
+                    message.status, message.sent_at, message.last_error, message.claimed_by = "sent", utcnow(), None, None
+                    report.sent.append(message.id)
+                db.session.commit()
+                remaining.pop(0)
+    except Exception as error:  # noqa: BLE001
+        # The connection itself failed: every message not yet tried waits for another attempt.
+        for message in remaining:
+            _record_failure(message, error, utcnow(), policy, report)
+        db.session.commit()
+    return report

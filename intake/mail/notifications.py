@@ -1,0 +1,105 @@
+"""The emails a new request sends: one to the clinic, one to the patient, written to the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from flask import render_template
+
+from intake import vocabulary
+from intake.booking.models import AssessmentRequest
+from intake.clinic import Site
+from intake.extensions import db
+from intake.mail.models import OutboxMessage
+
+SUBJECT_PREFIXES = {"emergency": "[EMERGENCY] ", "urgent": "[URGENT] ", "routine": ""}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What the message builders need to know, read once from configuration."""
+
+    clinic_name: str
+    clinic_phone: str
+    clinic_email: str
+    sender: str
+    public_base_url: str
+    include_symptom_summary: bool
+
+    @classmethod
+    def from_config(cls, config) -> MailSettings:
+        return cls(
+            clinic_name=config["CLINIC_NAME"],
+            clinic_phone=config["CLINIC_PHONE"],
+            clinic_email=config["CLINIC_EMAIL"],
+            sender=config["MAIL_DEFAULT_SENDER"],
+            public_base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
+            include_symptom_summary=bool(config["MAIL_CLINIC_SYMPTOM_SUMMARY"]),
+        )
+
+    @property
+    def message_id_domain(self) -> str:
+        address = parseaddr(self.sender)[1]
+        return address.rpartition("@")[2] or "localhost"
+
+
+def symptom_summary(request: AssessmentRequest) -> str:
+    """One line about the problem, for clinics that choose to include it in their email."""
+    return (
+        f"{vocabulary.label_for(vocabulary.BODY_REGIONS, request.region)}, "
+        f"{vocabulary.label_for(vocabulary.SIDES, request.side).lower()}, "
+        f"{vocabulary.label_for(vocabulary.DURATIONS, request.duration).lower()}, "
+        f"pain {request.pain_now}/10 now and {request.pain_worst}/10 at worst"
+    )
+
+
+def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str, settings: MailSettings, **context) -> OutboxMessage:
+    context = {"request": request, "settings": settings, **context}
+    return OutboxMessage(
+        kind=kind,
+        request_id=request.id,
+        recipient=recipient,
+        subject=subject,
+        text_body=render_template(f"mail/{kind}.txt", **context),
+        html_body=render_template(f"mail/{kind}.html", **context),
+        message_id=f"<{kind}.{request.reference}@{settings.message_id_domain}>",
+        status="pending",
+        attempts=0,
+        next_attempt_at=request.created_at,
+        created_at=request.created_at,
+    )
+
+
+def queue_new_request_emails(request: AssessmentRequest, site: Site | None, settings: MailSettings) -> list[OutboxMessage]:
+    """Add the clinic's notification and the patient's acknowledgement to the outbox (caller commits).
+
+    The clinic email holds what reception needs to call back, not the clinical answers
+    (ICO advice on health data in email). Headers carry only configured text, the
+    reference and the single validated recipient address.
+    """
+    clinic_subject = f"{SUBJECT_PREFIXES[request.urgency]}New assessment request {request.reference}"
+    if site is not None:
+        clinic_subject += f" – {site.name}"
+    messages = [
+        _message(
+            "clinic_new_request",
+            request,
+            (site.email if site and site.email else settings.clinic_email),
+            clinic_subject,
+            settings,
+            site=site,
+            staff_url=f"{settings.public_base_url}/staff/requests/{request.reference}",
+            summary=symptom_summary(request) if settings.include_symptom_summary else "",
+        ),
+        _message(
+            "patient_acknowledgement",
+            request,
+            request.email,
+            f"We have your request – reference {request.reference}",
+            settings,
+            site=site,
+        ),
+    ]
+    db.session.add_all(messages)
+    return messages

@@ -1,0 +1,90 @@
+"""Running the outbox worker: from the CLI, or in the background right after a request."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from intake.extensions import db
+from intake.mail.delivery import DeliveryReport, RetryPolicy, deliver_pending
+from intake.mail.transport import transport_from_config
+from intake.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+_executors: dict[int, ThreadPoolExecutor] = {}
+_executor_lock = threading.Lock()
+
+
+def worker_name() -> str:
+    """Identify this process in claims, so a stuck claim can be traced."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
+
+
+def send_due_messages(only_ids=None, limit: int = 50, due_by: datetime | None = None) -> DeliveryReport:
+    """Send one batch of due messages in the current app context."""
+    config = current_app.config
+    return deliver_pending(
+        transport_from_config(config),
+        sender=config["MAIL_DEFAULT_SENDER"],
+        reply_to=config["MAIL_REPLY_TO"],
+        policy=RetryPolicy.from_config(config),
+        worker_id=worker_name(),
+        limit=limit,
+        only_ids=only_ids,
+        due_by=due_by,
+    )
+
+
+def send_pass() -> DeliveryReport:
+    """Try every message that is due now, each at most once (a failure waits for its backoff)."""
+    started = utcnow()
+    total = DeliveryReport()
+    while True:
+        report = send_due_messages(due_by=started)
+        if not report.handled:
+            return total
+        total.sent += report.sent
+        total.retrying += report.retrying
+        total.dead += report.dead
+
+
+def _send_in_background(app: Flask, message_ids: list[int]) -> None:
+    with app.app_context():
+        try:
+            send_due_messages(only_ids=message_ids)
+        except Exception:  # the worker will pick the messages up later; never lose the error
+            log.exception("Background email delivery failed; the outbox worker will retry")
+        finally:
+            db.session.remove()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One background sender thread per process (created after a fork, never shared across one)."""
+    with _executor_lock:
+        executor = _executors.get(os.getpid())
+        if executor is None:
+            executor = _executors[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        return executor
+
+
+def send_after_commit(message_ids: list[int]) -> Future | None:
+    """Try the new messages straight away, off the request thread, once they are committed."""
+    app = current_app._get_current_object()
+    if not message_ids or not app.config["OUTBOX_SEND_AFTER_REQUEST"]:
+        return None
+    future = _executor().submit(_send_in_background, app, list(message_ids))
+    running = [earlier for earlier in app.extensions.get("outbox_futures", []) if not earlier.done()]
+    app.extensions["outbox_futures"] = [*running, future]
+    return future
+
+
+def wait_for_background_sends(app: Flask, timeout: float = 30) -> None:
+    """Wait until the background sends started by this app have finished (for tests and shutdown)."""
+    for future in app.extensions.pop("outbox_futures", []):
+        future.result(timeout=timeout)
