@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 from intake import vocabulary
 from intake.config import build_config
 from intake.extensions import csrf, db, mailer, migrate
-from intake.timeutil import london_time
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +63,6 @@ def _register_template_helpers(app: Flask) -> None:
             "vocabulary": vocabulary,
         }
 
-    app.add_template_filter(london_time, "london_time")
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
 
 

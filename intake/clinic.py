@@ -56,3 +56,8 @@ def load_sites(raw: list[dict[str, str]] | None) -> list[Site]:
     if len({site.code for site in sites}) != len(sites):
         raise ValueError("Clinic site codes must be unique.")
     return sites
+
+
+def site_by_code(sites: list[Site], code: str) -> Site | None:
+    """Find a configured site by its code (None if the clinic has since removed it)."""
+    return next((site for site in sites if site.code == code), None)

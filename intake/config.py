@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from intake.clinic import Site, load_sites
@@ -27,15 +28,26 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def instance_secret_key(instance_path: Path) -> str:
-    """Return the secret key kept in instance/, creating it (owner-only) on first run."""
+    """Return the secret key kept in instance/, creating it (owner-only) on first run.
+
+    The key is written to a private temporary file and linked into place, so several
+    workers starting at once all end up with the same, complete key.
+    """
     key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key)
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_hex(32))
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass  # another process got there first: use its key
+        finally:
+            os.unlink(temporary)
+    key = key_file.read_text(encoding="utf-8").strip()
+    if not key:
+        raise RuntimeError(f"{key_file} is empty: delete it, or set SECRET_KEY")
     return key
 
 

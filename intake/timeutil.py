@@ -21,6 +21,11 @@ def today_in_london() -> date:
     return datetime.now(LONDON).date()
 
 
+def age_on(born: date, today: date) -> int:
+    """Return someone's age in whole years on a given day."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC and always read back timezone-aware, on SQLite as on PostgreSQL."""
 
@@ -42,8 +47,3 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
-
-
-def london_time(value: datetime) -> str:
-    """Format a UTC timestamp for people in the clinic's time zone."""
-    return value.astimezone(LONDON).strftime("%-d %B %Y at %H:%M")

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from intake import create_app
 from intake.extensions import db
+from intake.timeutil import today_in_london
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -184,8 +185,8 @@ def patient(client) -> Patient:
 
 
 def years_ago(years: int, days: int = 0) -> date:
-    """A date of birth for someone of a given age."""
-    today = date.today()
+    """A date of birth for someone of a given age (on the clinic's calendar, Europe/London)."""
+    today = today_in_london()
     try:
         born = today.replace(year=today.year - years)
     except ValueError:

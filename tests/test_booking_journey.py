@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from conftest import Patient, valid_answers, years_ago
 from intake.booking.models import AssessmentRequest, Draft
 from intake.extensions import db
+from intake.timeutil import today_in_london
 
 REFERENCE_FORMAT = re.compile(r"^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
 
@@ -187,7 +188,9 @@ def test_an_urgent_answer_shows_the_gp_or_111_card(app, client, patient):
     assert "care-card--urgent" in card and "NHS 111" in card
     patient.answer("when-and-where", answers["when-and-where"])
     assert "care-card--urgent" in client.get("/book/check").get_data(as_text=True)
-    patient.submit()
+    reference = re.search(r"confirmation/(\w+)", patient.submit().headers["Location"]).group(1)
+    confirmation = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
+    assert "care-card--urgent" in confirmation and "speak to a GP or NHS 111 today" in confirmation
     [stored] = stored_requests(app)
     assert stored.urgency == "urgent"
     assert stored.urgency_reasons == [{"code": "cancer_history", "text": "History of cancer"}]
@@ -262,9 +265,22 @@ def test_a_change_that_makes_new_questions_apply_asks_them_before_check(client, 
     assert response.headers["Location"].endswith("/book/nerve-symptoms")
 
 
-def test_answers_to_questions_that_no_longer_apply_are_ignored(app, patient):
-    """A 'yes' to a nerve question given for a knee does not count once the problem is a shoulder."""
+def test_an_emergency_answer_is_kept_when_the_symptoms_are_changed(app, client, patient):
+    """A cauda equina 'yes' is never dropped silently: it stays on the check page and in the request."""
     patient.answer_all(nerve_symptoms={"saddle_numbness": "yes"})
+    answers = valid_answers()
+    patient.answer("where-it-hurts", {**answers["where-it-hurts"], "region": "shoulder"})
+    patient.answer("how-it-feels", {**answers["how-it-feels"], "sensations": []})
+    assert "between your legs" in client.get("/book/check").get_data(as_text=True)
+    patient.submit()
+    [stored] = stored_requests(app)
+    assert stored.urgency == "emergency"
+    assert stored.safety_answers["saddle_numbness"] is True
+
+
+def test_no_answers_to_questions_that_no_longer_apply_are_dropped(app, patient):
+    """All-'no' nerve answers for a knee are not kept once the problem is a shoulder."""
+    patient.answer_all()
     answers = valid_answers()
     patient.answer("where-it-hurts", {**answers["where-it-hurts"], "region": "shoulder"})
     patient.answer("how-it-feels", {**answers["how-it-feels"], "sensations": []})
@@ -281,9 +297,10 @@ def test_marketing_opt_in_is_stored_only_when_ticked(app, patient):
 
 
 def test_earliest_date_and_note_are_stored(app, patient):
-    patient.complete(when_and_where={"earliest_date-day": "1", "earliest_date-month": "6", "earliest_date-year": str(date.today().year + 1), "note": "Away in May"})
+    earliest = today_in_london() + timedelta(days=30)
+    patient.complete(when_and_where={"earliest_date-day": str(earliest.day), "earliest_date-month": str(earliest.month), "earliest_date-year": str(earliest.year), "note": "Away in May"})
     [stored] = stored_requests(app)
-    assert stored.earliest_date == date(date.today().year + 1, 6, 1)
+    assert stored.earliest_date == earliest
     assert stored.availability_note == "Away in May"
 
 
@@ -297,3 +314,24 @@ def test_two_patients_in_two_browsers_get_two_requests(app):
     references = {first.complete(), second.complete(about_you={"first_name": "Grace"})}
     assert len(references) == 2
     assert len(stored_requests(app)) == 2
+
+
+def test_a_change_that_makes_the_request_urgent_interrupts_with_the_care_card(client, patient):
+    """Urgency can rise from any page: an injury with fragile bones shows the GP / 111 card at once."""
+    patient.answer_all(general_health={"fragile_bones": "yes"})
+    response = patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "onset": "injury"})
+    assert response.headers["Location"].endswith("/book/advice/urgent")
+    assert 'href="/book/check"' in client.get("/book/advice/urgent").get_data(as_text=True)
+
+
+def test_emergency_confirmation_puts_getting_help_first(client, patient):
+    reference = patient.complete(nerve_symptoms={"bowel_change": "yes"})
+    page = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
+    assert "Please go to A&amp;E or call 999 now" in page
+    assert "within 2 working days" not in page
+
+
+def test_patient_pages_are_never_cached(client, patient):
+    patient.answer_all()
+    for path in ("/book/", "/book/about-you", "/book/check"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path

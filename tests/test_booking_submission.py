@@ -173,10 +173,12 @@ def test_a_post_without_a_form_token_is_refused_kindly_with_answers_kept(client,
     assert client.get("/book/where-it-hurts").status_code == 303
 
 
-def test_an_expired_form_token_gives_a_friendly_page_and_the_answer_can_be_sent_again(client, patient, monkeypatch):
+def test_an_expired_form_token_gives_a_friendly_page_and_the_answer_can_be_sent_again(make_app, monkeypatch):
     """A token older than its time limit is refused without a bare 400; pressing Continue again works."""
     import itsdangerous.timed
 
+    client = make_app(WTF_CSRF_TIME_LIMIT=60).test_client()
+    patient = Patient(client)
     patient.start()
     token = CSRF_PATTERN.search(client.get("/book/about-you").get_data(as_text=True)).group(1)
     real_time = itsdangerous.timed.time.time
@@ -184,7 +186,7 @@ def test_an_expired_form_token_gives_a_friendly_page_and_the_answer_can_be_sent_
     class Later:
         @staticmethod
         def time() -> float:
-            return real_time() + 3 * 60 * 60
+            return real_time() + 5 * 60
 
     monkeypatch.setattr(itsdangerous.timed, "time", Later)
     answers = valid_answers()["about-you"]
@@ -229,3 +231,77 @@ def test_database_errors_do_not_carry_patient_answers(app):
             db.session.commit()
         db.session.rollback()
     assert marker not in str(error.value)
+
+
+def test_a_second_submit_carrying_the_old_cookie_still_finds_the_request(app, client, patient):
+    """A double click's second POST carries the cookie from before the first response: one request, same page."""
+    patient.answer_all()
+    token = CSRF_PATTERN.search(client.get("/book/check").get_data(as_text=True)).group(1)
+    cookie_before = client.get_cookie("session").value
+    first = client.post("/book/check", data={"consent": "y", "csrf_token": token})
+    client.set_cookie("session", cookie_before)
+    second = client.post("/book/check", data={"consent": "y", "csrf_token": token})
+    assert second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    assert client.get(second.headers["Location"]).status_code == 200
+    assert count(app, AssessmentRequest) == 1
+
+
+def test_a_timed_out_check_page_with_unanswered_questions_goes_back_to_them(client, patient):
+    """No server error when the check page is posted without a token before every page is answered."""
+    patient.start()
+    response = client.post("/book/check", data={"consent": "y"})
+    assert response.status_code in (303, 400)
+    assert response.status_code != 500
+
+
+def test_a_timed_out_page_that_comes_later_in_the_journey_is_not_shown_early(client, patient):
+    patient.start()
+    response = client.post("/book/when-and-where", data={"site": "riverside"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/book/about-you")
+
+
+def test_starting_a_request_needs_the_form_token(app, client):
+    assert client.post("/book/start").status_code == 400
+    assert count(app, Draft) == 0
+
+
+def test_two_pages_saved_at_the_same_moment_keep_both_answers(app, client, patient):
+    """Two tabs saving different pages at once: neither page's answers are lost."""
+    answers = valid_answers()
+    for attempt in range(5):
+        patient.start()
+        patient.answer("about-you", answers["about-you"])
+        patient.answer("where-it-hurts", answers["where-it-hurts"])
+        token = CSRF_PATTERN.search(client.get("/book/about-you").get_data(as_text=True)).group(1)
+        cookie = client.get_cookie("session").value
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def save(slug: str, data: dict) -> None:
+            twin = app.test_client()
+            twin.set_cookie("session", cookie)
+            barrier.wait()
+            statuses.append(twin.post(f"/book/{slug}", data={**data, "csrf_token": token}).status_code)
+
+        threads = [
+            threading.Thread(target=save, args=("about-you", {**answers["about-you"], "first_name": "Grace"})),
+            threading.Thread(target=save, args=("where-it-hurts", {**answers["where-it-hurts"], "side": "right"})),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert statuses == [303, 303]
+        with app.app_context():
+            saved = db.session.get(Draft, _draft_id(app, client)).answers
+        assert saved["about_you"]["first_name"] == "Grace", attempt
+        assert saved["where_it_hurts"]["side"] == "right", attempt
+
+
+def _draft_id(app, client) -> str:
+    """The draft id held in the test client's session."""
+    with app.test_request_context():
+        serializer = app.session_interface.get_signing_serializer(app)
+        return serializer.loads(client.get_cookie("session").value)["draft_id"]

@@ -79,3 +79,15 @@ def test_the_form_token_and_session_last_as_long_as_a_draft(tmp_path, monkeypatc
 def test_instance_secret_key_is_not_overwritten(tmp_path):
     (tmp_path / "secret_key").write_text("kept", encoding="utf-8")
     assert instance_secret_key(tmp_path) == "kept"
+
+
+def test_workers_starting_together_share_one_complete_secret_key(tmp_path):
+    """Several processes creating the key at once all read the same, non-empty key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(20):
+        folder = tmp_path / str(attempt)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys = set(pool.map(lambda _: instance_secret_key(folder), range(8)))
+        assert len(keys) == 1 and len(keys.pop()) == 64
+        assert [path.name for path in folder.iterdir()] == ["secret_key"]

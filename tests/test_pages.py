@@ -12,7 +12,7 @@ def test_privacy_notice_is_served_and_says_how_long_unfinished_answers_are_kept(
     app = make_app(DRAFT_LIFETIME_MINUTES=90)
     page = app.test_client().get("/privacy").get_data(as_text=True)
     assert "<h1" in page and "privacy" in page.lower()
-    assert "deleted automatically 90 minutes after your last answer" in page
+    assert "can no longer be used 90 minutes after your last answer" in page
 
 
 @pytest.mark.parametrize(("minutes", "words"), [(1, "1 minute"), (45, "45 minutes"), (60, "1 hour"), (120, "2 hours"), (90, "90 minutes"), (1440, "1 day")])

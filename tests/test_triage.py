@@ -7,7 +7,6 @@ import pytest
 from intake.triage import (
     EMERGENCY_QUESTIONS,
     URGENT_QUESTIONS,
-    TriageResult,
     Urgency,
     assess,
     nerve_questions_apply,
@@ -170,12 +169,3 @@ def test_every_region_is_classified_for_nerve_questions():
     """Each body region in the vocabulary is either a back-or-leg region or an upper-body one."""
     assert sorted(codes(BODY_REGIONS)) == sorted(BACK_OR_LEG_REGIONS + OTHER_REGIONS)
     assert set(NERVE_SENSATIONS) <= set(codes(SENSATIONS))
-
-
-@pytest.mark.parametrize(
-    ("urgency", "flagged"),
-    [(Urgency.ROUTINE, False), (Urgency.URGENT, True), (Urgency.EMERGENCY, True)],
-)
-def test_only_routine_requests_are_not_flagged(urgency, flagged):
-    """is_flagged (a care card is shown) is False only for routine requests."""
-    assert TriageResult(urgency=urgency, reasons=(), soft_flags=()).is_flagged is flagged

@@ -25,7 +25,7 @@ from intake.forms import (
     select_choices,
     strip_text,
 )
-from intake.timeutil import today_in_london
+from intake.timeutil import age_on, today_in_london
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
 
 MINIMUM_AGE = 16
@@ -33,11 +33,6 @@ OLDEST_PLAUSIBLE_AGE = 120
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
 YES_NO = (("yes", "Yes"), ("no", "No"))
-
-
-def age_on(born: date, today: date) -> int:
-    """Return someone's age in whole years on a given day."""
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def format_phone_for_display(e164: str) -> str:
@@ -257,7 +252,6 @@ class WhenWhereForm(StepForm):
     def __init__(self, *args, sites=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.site.choices = select_choices((site.code, site.name) for site in sites)
-        self.sites_by_code = {site.code: site for site in sites}
 
     def validate_earliest_date(self, field: DateInputField) -> None:
         """An earliest date must be today or later, and within a year."""

@@ -13,14 +13,20 @@ Answers = dict[str, dict[str, Any]]
 
 
 def _always(answers: Answers) -> bool:
+    """Most pages apply to everyone."""
     return True
 
 
 def _nerve_questions_needed(answers: Answers) -> bool:
-    """The cauda equina questions apply to back or leg problems and nerve symptoms."""
+    """The cauda equina questions apply to back or leg problems and nerve symptoms.
+
+    Once a patient has answered yes to one, the page stays part of their request even if
+    they change their symptoms: an emergency answer is never silently dropped.
+    """
     where = answers.get("where_it_hurts", {})
     feels = answers.get("how_it_feels", {})
-    return nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
+    said_yes = "yes" in answers.get("nerve_symptoms", {}).values()
+    return said_yes or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ STEPS: tuple[Step, ...] = (
     Step("about-you", "About you", "About you", forms.AboutYouForm),
     Step("where-it-hurts", "Where it hurts", "Your symptoms", forms.WhereItHurtsForm),
     Step("how-it-feels", "How it feels", "Your symptoms", forms.HowItFeelsForm),
-    Step("nerve-symptoms", "Symptoms that need urgent care", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
+    Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
     Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
     Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm),
 )

@@ -88,8 +88,3 @@ class AssessmentRequest(db.Model):
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-    @property
-    def is_flagged(self) -> bool:
-        """True when the patient was shown a care card."""
-        return self.urgency != Urgency.ROUTINE

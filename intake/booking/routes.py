@@ -12,11 +12,11 @@ from intake.booking.answers import summary_sections
 from intake.booking.forms import CheckAnswersForm, StepForm
 from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
 from intake.booking.models import Draft
+from intake.clinic import site_by_code
 from intake.extensions import db
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
 from intake.timeutil import today_in_london, utcnow
-from intake.triage import Urgency
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
 
@@ -26,6 +26,7 @@ KEEP_SUBMITTED = 5
 
 
 def _lifetime() -> timedelta:
+    """How long a draft lives after the patient's last answer."""
     return timedelta(minutes=current_app.config["DRAFT_LIFETIME_MINUTES"])
 
 
@@ -35,16 +36,31 @@ def _redirect(endpoint: str, **values):
 
 
 def _current_draft() -> Draft | None:
+    """The live draft of this browser session, if any."""
     return services.load_draft(session.get(SESSION_DRAFT), utcnow())
 
 
 def _without_draft():
-    """Where to send a patient who has no live draft: their confirmation, or a fresh start."""
+    """Where to send a patient who has no live draft: their confirmation, or a fresh start.
+
+    The draft id in the signed session proves this browser made the request, so a repeated
+    submit (even one carrying the cookie from before the first response) lands on it.
+    """
     draft_id = session.get(SESSION_DRAFT)
     submitted = services.find_request_by_submission_key(draft_id) if draft_id else None
-    if submitted is not None and submitted.reference in session.get(SESSION_SUBMITTED, []):
-        return _redirect("booking.confirmation", reference=submitted.reference)
+    if submitted is not None:
+        return _remember_and_confirm(submitted.reference)
     return _redirect("booking.start", expired=1 if draft_id else None)
+
+
+def _out_of_order(step: Step, draft: Draft):
+    """Redirect a patient who reaches a page that does not apply or comes after an unanswered one."""
+    if not step.applies(draft.answers):
+        return redirect(_next_page(draft.answers), code=303)
+    blocking = first_unanswered_step(draft.answers)
+    if blocking is not None and STEPS.index(blocking) < STEPS.index(step):
+        return _redirect("booking.question", slug=blocking.slug)
+    return None
 
 
 def _next_page(answers) -> str:
@@ -78,7 +94,11 @@ def _render_step(step: Step, draft: Draft | None, form: StepForm, timed_out: boo
     else:
         back_url = url_for("booking.start")
     template = f"booking/steps/{answer_key(step)}.html"
-    return render_template(template, step=step, form=form, back_url=back_url, timed_out=timed_out), status
+    example = today_in_london() + timedelta(days=30)
+    example_date = f"{example.day} {example.month} {example.year}"
+    return render_template(
+        template, step=step, form=form, back_url=back_url, timed_out=timed_out, example_date=example_date
+    ), status
 
 
 @bp.get("/")
@@ -105,28 +125,21 @@ def question(slug: str):
     draft = _current_draft()
     if draft is None:
         return _without_draft()
-    if not step.applies(draft.answers):
-        return redirect(_next_page(draft.answers), code=303)
-    blocking = first_unanswered_step(draft.answers)
-    if blocking is not None and STEPS.index(blocking) < STEPS.index(step):
-        return _redirect("booking.question", slug=blocking.slug)
+    detour = _out_of_order(step, draft)
+    if detour is not None:
+        return detour
 
     form = _form_for(step, draft, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        services.save_answers(draft, answer_key(step), form.answers(), utcnow(), _lifetime())
+        raised_to = services.save_answers(
+            draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
+        )
         db.session.commit()
-        return redirect(_after_saving(step, draft), code=303)
+        if raised_to is not None:
+            # An answer made the request more urgent: the care card comes before anything else.
+            return _redirect("booking.care_card", level=raised_to.value)
+        return redirect(_next_page(draft.answers), code=303)
     return _render_step(step, draft, form)
-
-
-def _after_saving(step: Step, draft: Draft) -> str:
-    """Interrupt with a care card when the safety answers call for one; otherwise go on."""
-    urgency = services.triage_answers(draft.answers, today_in_london()).urgency
-    if step.slug == "nerve-symptoms" and urgency is Urgency.EMERGENCY:
-        return url_for("booking.care_card", level="emergency")
-    if step.slug == "general-health" and urgency is Urgency.URGENT:
-        return url_for("booking.care_card", level="urgent")
-    return _next_page(draft.answers)
 
 
 @bp.get("/advice/<level>")
@@ -164,7 +177,7 @@ def check():
                 mail_settings=MailSettings.from_config(current_app.config),
             )
         except services.DraftIncomplete:
-            return _redirect("booking.start", expired=1)
+            return _without_draft()
         db.session.commit()
         send_after_commit(list(submission.email_ids))
         return _remember_and_confirm(submission.request.reference)
@@ -190,7 +203,7 @@ def confirmation(reference: str):
     if reference not in session.get(SESSION_SUBMITTED, []):
         abort(404)
     stored = services.find_request_by_reference(reference) or abort(404)
-    site = next((site for site in current_app.config["CLINIC_SITES"] if site.code == stored.site_code), None)
+    site = site_by_code(current_app.config["CLINIC_SITES"], stored.site_code)
     return render_template("booking/confirmation.html", stored=stored, site=site, articles=[])
 
 
@@ -199,9 +212,21 @@ def form_timed_out(error: CSRFError):
     """Show the page again with what the patient typed, and ask them to press the button again."""
     slug = (request.view_args or {}).get("slug")
     draft = _current_draft()
+    if draft is None:
+        return render_template("errors/form_timed_out.html"), 400
     if request.endpoint == "booking.question" and slug in STEPS_BY_SLUG:
         step = STEPS_BY_SLUG[slug]
+        detour = _out_of_order(step, draft)
+        if detour is not None:
+            return detour
         return _render_step(step, draft, _form_for(step, draft, formdata=request.form), timed_out=True, status=400)
-    if request.endpoint == "booking.check" and draft is not None:
+    if request.endpoint == "booking.check" and first_unanswered_step(draft.answers) is None:
         return _render_check(draft, CheckAnswersForm(formdata=request.form), timed_out=True, status=400)
     return render_template("errors/form_timed_out.html"), 400
+
+
+@bp.after_request
+def never_cache(response):
+    """Patients' answers must not be kept in browser or proxy caches (shared computers, Back)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response

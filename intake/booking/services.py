@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from intake.booking.forms import age_on
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
 from intake.booking.models import AssessmentRequest, Draft
-from intake.clinic import Site
+from intake.clinic import Site, site_by_code
 from intake.extensions import db
+from intake.timeutil import age_on
 from intake.mail.notifications import MailSettings, queue_new_request_emails
-from intake.triage import TriageResult, assess
+from intake.triage import TriageResult, Urgency, assess
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -69,11 +69,25 @@ def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
     return draft
 
 
-def save_answers(draft: Draft, key: str, answers: dict[str, Any], now: datetime, lifetime: timedelta) -> None:
-    """Store one page's answers and keep the draft alive for another lifetime."""
+URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
+
+
+def save_answers(
+    draft: Draft, key: str, answers: dict[str, Any], *, now: datetime, lifetime: timedelta, today: date
+) -> Urgency | None:
+    """Store one page's answers and keep the draft alive for another lifetime.
+
+    The draft row is locked first and re-read, so two pages saved at once (two tabs)
+    both keep their answers. Returns the new urgency when these answers raised it, because
+    the patient must then see its care card before anything else.
+    """
+    db.session.execute(update(Draft).where(Draft.id == draft.id).values(updated_at=now))
+    db.session.refresh(draft)
+    before = triage_answers(draft.answers, today).urgency
     draft.answers = {**draft.answers, key: answers}
-    draft.updated_at = now
     draft.expires_at = now + lifetime
+    after = triage_answers(draft.answers, today).urgency
+    return after if URGENCY_RANK[after] > URGENCY_RANK[before] else None
 
 
 def purge_expired_drafts(now: datetime) -> int:
@@ -194,11 +208,11 @@ def submit_draft(
         db.session.add(request)
         db.session.delete(draft)
         db.session.flush()
-        site = next((site for site in sites if site.code == request.site_code), None)
-        emails = queue_new_request_emails(request, site, mail_settings)
+        emails = queue_new_request_emails(request, site_by_code(sites, request.site_code), mail_settings)
         db.session.flush()
     except (IntegrityError, OperationalError):
-        # Another submit of this draft won the race: use what it stored.
+        # Another submit of this draft won the race: drop this attempt and use what it stored.
+        # (No savepoint: pysqlite's transaction handling does not support them reliably.)
         db.session.rollback()
         existing = find_request_by_submission_key(draft_id)
         if existing is None:

@@ -47,11 +47,6 @@ class TriageResult:
     reasons: tuple[Reason, ...]
     soft_flags: tuple[Reason, ...]
 
-    @property
-    def is_flagged(self) -> bool:
-        """True when the patient must be shown a care card."""
-        return self.urgency is not Urgency.ROUTINE
-
 
 EMERGENCY_QUESTIONS: tuple[RedFlagQuestion, ...] = (
     RedFlagQuestion(
