@@ -31,3 +31,25 @@ def test_downgrade_to_empty_removes_every_table(make_app):
         upgrade()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_the_database_refuses_an_unknown_answer_code(make_app):
+    """Constraints live in the database too: a region outside the list cannot be stored."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO assessment_requests (reference, submission_key, status, urgency, urgency_reasons, soft_flags,"
+                " first_name, last_name, date_of_birth, email, phone, contact_method, region, side, duration, onset,"
+                " pain_now, pain_worst, sensations, description, goals, safety_answers, site_code, available_days,"
+                " available_times, availability_note, consent_given_at, marketing_opt_in, created_at, updated_at)"
+                " VALUES ('AAAAAAAA', 'k', 'new', 'routine', '[]', '[]', 'A', 'B', '1980-01-01', 'a@b.c', '+447400123456',"
+                " 'phone', 'tail', 'left', 'under_2_weeks', 'gradual', 1, 2, '[]', '', '', '{}', 'riverside', '[]', '[]',"
+                " '', '2026-01-01 00:00:00', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 from flask import url_for
 
 from intake.booking.forms import DateInputField, format_phone_for_display
 from intake.booking.journey import Answers, applicable_steps, answer_key
-from intake.clinic import Site
 from intake.forms import CheckboxesField, ChoiceField, choice_words
 
 
@@ -46,13 +46,12 @@ def _readable(field, value: Any) -> str:
     return value or "Not given"
 
 
-def summary_sections(answers: Answers, sites: list[Site]) -> list[SummarySection]:
+def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[SummarySection]:
     """Every answer that counts, grouped by page, in the order they were asked."""
     sections = []
     for step in applicable_steps(answers):
         stored = answers[answer_key(step)]
-        options = {"sites": sites} if step.slug == "when-and-where" else {}
-        form = step.form(meta={"csrf": False}, formdata=None, **options)
+        form = step.build_form(config, meta={"csrf": False}, formdata=None)
         change_url = url_for("booking.question", slug=step.slug, change=1)
         rows = [
             SummaryRow(str(field.label.text), _readable(field, stored.get(field.name)), f"{change_url}#{field.id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,24 +29,35 @@ def _nerve_questions_needed(answers: Answers) -> bool:
     return said_yes or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
 
 
+def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Most forms need nothing from the configuration."""
+    return {}
+
+
 @dataclass(frozen=True)
 class Step:
-    """One question page: its URL slug, heading, form and when it applies."""
+    """One question page: its URL slug, heading, form, when it applies, and what its
+    form needs from the configuration."""
 
     slug: str
     title: str
     section: str
     form: type[forms.StepForm]
     applies: Callable[[Answers], bool] = _always
+    options: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_options
+
+    def build_form(self, config: Mapping[str, Any], **kwargs) -> forms.StepForm:
+        """Make this page's form with the settings it needs."""
+        return self.form(**kwargs, **self.options(config))
 
 
 STEPS: tuple[Step, ...] = (
-    Step("about-you", "About you", "About you", forms.AboutYouForm),
+    Step("about-you", "About you", "About you", forms.AboutYouForm, options=lambda config: {"clinic_phone": config["CLINIC_PHONE"]}),
     Step("where-it-hurts", "Where it hurts", "Your symptoms", forms.WhereItHurtsForm),
     Step("how-it-feels", "How it feels", "Your symptoms", forms.HowItFeelsForm),
     Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
     Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
-    Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm),
+    Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm, options=lambda config: {"sites": config["CLINIC_SITES"]}),
 )
 STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from intake import vocabulary
 from intake.extensions import db
 from intake.timeutil import UTCDateTime, utcnow
 from intake.triage import Urgency
+from intake.vocabulary import codes
 
 REQUEST_STATUSES = ("new", "contacted", "booked", "attended", "no_show", "cancelled", "declined")
 URGENCIES = tuple(level.value for level in Urgency)
@@ -44,6 +46,11 @@ class AssessmentRequest(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN ({_quoted(REQUEST_STATUSES)})", name="status_known"),
         CheckConstraint(f"urgency IN ({_quoted(URGENCIES)})", name="urgency_known"),
+        CheckConstraint(f"contact_method IN ({_quoted(codes(vocabulary.CONTACT_METHODS))})", name="contact_method_known"),
+        CheckConstraint(f"region IN ({_quoted(codes(vocabulary.BODY_REGIONS))})", name="region_known"),
+        CheckConstraint(f"side IN ({_quoted(codes(vocabulary.SIDES))})", name="side_known"),
+        CheckConstraint(f"duration IN ({_quoted(codes(vocabulary.DURATIONS))})", name="duration_known"),
+        CheckConstraint(f"onset IN ({_quoted(codes(vocabulary.ONSETS))})", name="onset_known"),
         CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
         CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
         Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),

@@ -71,17 +71,13 @@ def _next_page(answers) -> str:
 
 def _form_for(step: Step, draft: Draft | None, formdata=None) -> StepForm:
     """Build a page's form from the posted data, or from the answers already saved."""
-    options = {}
-    if step.slug == "about-you":
-        options["clinic_phone"] = current_app.config["CLINIC_PHONE"]
-    if step.slug == "when-and-where":
-        options["sites"] = current_app.config["CLINIC_SITES"]
+    config = current_app.config
     if formdata is not None:
-        return step.form(formdata=formdata, **options)
+        return step.build_form(config, formdata=formdata)
     saved = draft.answers.get(answer_key(step)) if draft else None
     if saved is None:
-        return step.form(**options)
-    return step.form(data=step.form.data_from_answers(saved), **options)
+        return step.build_form(config)
+    return step.build_form(config, data=step.form.data_from_answers(saved))
 
 
 def _render_step(step: Step, draft: Draft | None, form: StepForm, timed_out: bool = False, status: int = 200):
@@ -186,7 +182,7 @@ def check():
 
 def _render_check(draft: Draft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
     triage = services.triage_answers(draft.answers, today_in_london())
-    sections = summary_sections(draft.answers, current_app.config["CLINIC_SITES"])
+    sections = summary_sections(draft.answers, current_app.config)
     return render_template("booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out), status
 
 
