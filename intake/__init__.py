@@ -36,11 +36,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from intake.booking import models as booking_models  # noqa: F401  (register tables)
     from intake.mail import models as mail_models  # noqa: F401
+    from intake.articles.matcher import index_for_folder
+    from intake.articles.routes import bp as articles_bp
     from intake.booking.routes import bp as booking_bp
     from intake.pages.routes import bp as pages_bp
 
+    app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(articles_bp)
 
     from intake.cli import register_commands
 

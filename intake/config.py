@@ -80,6 +80,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # is not caught out sooner than their answers expire.
         "WTF_CSRF_TIME_LIMIT": draft_minutes * 60,
         "PERMANENT_SESSION_LIFETIME": draft_minutes * 60,
+        "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).parent / "articles" / "content"),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "MAX_FORM_MEMORY_SIZE": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "SESSION_COOKIE_HTTPONLY": True,

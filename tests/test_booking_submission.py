@@ -24,6 +24,7 @@ def submit(app, draft_id: str) -> services.Submission:
         today=utcnow().date(),
         sites=app.config["CLINIC_SITES"],
         mail_settings=MailSettings.from_config(app.config),
+        article_index=app.extensions["article_index"],
     )
 
 

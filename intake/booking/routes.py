@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
+from intake.articles.profiles import recommendations_for
 from intake.booking import services
 from intake.booking.answers import summary_sections
 from intake.booking.forms import CheckAnswersForm, StepForm
@@ -171,6 +172,7 @@ def check():
                 today=today_in_london(),
                 sites=current_app.config["CLINIC_SITES"],
                 mail_settings=MailSettings.from_config(current_app.config),
+                article_index=current_app.extensions["article_index"],
             )
         except services.DraftIncomplete:
             return _without_draft()
@@ -200,7 +202,11 @@ def confirmation(reference: str):
         abort(404)
     stored = services.find_request_by_reference(reference) or abort(404)
     site = site_by_code(current_app.config["CLINIC_SITES"], stored.site_code)
-    return render_template("booking/confirmation.html", stored=stored, site=site, articles=[])
+    articles = [
+        {"title": item.article.title, "url": url_for("articles.article", slug=item.article.slug), "reason": item.reason}
+        for item in recommendations_for(stored, current_app.extensions["article_index"])
+    ]
+    return render_template("booking/confirmation.html", stored=stored, site=site, articles=articles)
 
 
 @bp.errorhandler(CSRFError)

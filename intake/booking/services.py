@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
 from intake.booking.models import AssessmentRequest, Draft
+from intake.articles.matcher import ArticleIndex
+from intake.articles.profiles import recommendations_for
 from intake.clinic import Site, site_by_code
 from intake.extensions import db
 from intake.timeutil import age_on
@@ -187,6 +189,7 @@ def submit_draft(
     today: date,
     sites: list[Site],
     mail_settings: MailSettings,
+    article_index: ArticleIndex,
 ) -> Submission:
     """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
@@ -208,7 +211,12 @@ def submit_draft(
         db.session.add(request)
         db.session.delete(draft)
         db.session.flush()
-        emails = queue_new_request_emails(request, site_by_code(sites, request.site_code), mail_settings)
+        emails = queue_new_request_emails(
+            request,
+            site_by_code(sites, request.site_code),
+            mail_settings,
+            articles=[item.article for item in recommendations_for(request, article_index)],
+        )
         db.session.flush()
     except (IntegrityError, OperationalError):
         # Another submit of this draft won the race: drop this attempt and use what it stored.

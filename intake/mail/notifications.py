@@ -8,6 +8,7 @@ from email.utils import parseaddr
 from flask import render_template
 
 from intake import vocabulary
+from intake.articles.library import Article
 from intake.booking.models import AssessmentRequest
 from intake.clinic import Site
 from intake.extensions import db
@@ -71,7 +72,9 @@ def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str
     )
 
 
-def queue_new_request_emails(request: AssessmentRequest, site: Site | None, settings: MailSettings) -> list[OutboxMessage]:
+def queue_new_request_emails(
+    request: AssessmentRequest, site: Site | None, settings: MailSettings, articles: list[Article] = ()
+) -> list[OutboxMessage]:
     """Add the clinic's notification and the patient's acknowledgement to the outbox (caller commits).
 
     The clinic email holds what reception needs to call back, not the clinical answers
@@ -99,6 +102,7 @@ def queue_new_request_emails(request: AssessmentRequest, site: Site | None, sett
             f"We have your request – reference {request.reference}",
             settings,
             site=site,
+            articles=[{"title": article.title, "url": f"{settings.public_base_url}/articles/{article.slug}"} for article in articles],
         ),
     ]
     db.session.add_all(messages)
