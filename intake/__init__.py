@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from intake import vocabulary
 from intake.config import build_config
-from intake.extensions import csrf, db, mailer, migrate
+from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,18 +33,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     mailer.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
     from intake.booking import models as booking_models  # noqa: F401  (register tables)
     from intake.mail import models as mail_models  # noqa: F401
+    from intake.staff import models as staff_models  # noqa: F401
     from intake.articles.matcher import index_for_folder
     from intake.articles.routes import bp as articles_bp
     from intake.booking.routes import bp as booking_bp
     from intake.pages.routes import bp as pages_bp
+    from intake.staff.routes import bp as staff_bp
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(articles_bp)
+    app.register_blueprint(staff_bp)
 
     from intake.cli import register_commands
 

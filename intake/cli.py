@@ -10,6 +10,8 @@ from flask.cli import AppGroup
 from intake.booking.services import purge_expired_drafts
 from intake.extensions import db
 from intake.mail.outbox import send_pass
+from intake.staff import services as staff_services
+from intake.staff.models import ROLES, StaffUser
 from intake.timeutil import utcnow
 
 drafts_cli = AppGroup("drafts", help="Manage patients' unfinished requests.")
@@ -48,7 +50,58 @@ def send_outbox(loop: bool, max_passes: int) -> None:
     click.echo("Outbox: nothing more is due.")
 
 
+staff_cli = AppGroup("staff", help="Manage back-office accounts.")
+
+
+def _account(email: str) -> StaffUser:
+    user = staff_services.find_staff(email)
+    if user is None:
+        raise click.ClickException(f"No staff account for {email}.")
+    return user
+
+
+def _new_password() -> str:
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Type the password again")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name, as shown to colleagues.")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What they may do.")
+def create_staff(email: str, name: str, role: str) -> None:
+    """Create a staff account (asks twice for the password, without showing it)."""
+    try:
+        staff_services.create_staff(email, name, role, _new_password())
+    except staff_services.StaffError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {role} account for {staff_services.normalise_email(email)}.")
+
+
+@staff_cli.command("disable")
+@click.argument("email")
+def disable_staff(email: str) -> None:
+    """Stop an account signing in, and end its sessions now."""
+    staff_services.disable_staff(_account(email))
+    db.session.commit()
+    click.echo(f"Disabled {staff_services.normalise_email(email)}; their sessions have ended.")
+
+
+@staff_cli.command("set-password")
+@click.argument("email")
+def set_staff_password(email: str) -> None:
+    """Set a new password for an account (asks twice, hidden)."""
+    user = _account(email)
+    try:
+        staff_services.set_password(user, _new_password())
+    except staff_services.StaffError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Password changed for {user.email}.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(drafts_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(staff_cli)

@@ -1,5 +1,8 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +31,6 @@ migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
 # Builds messages only: delivery goes through intake.mail.transport (timeouts, verified TLS).
 mailer = Mail()
+login_manager = LoginManager()
+# Memory storage by default; RATELIMIT_STORAGE_URI (e.g. redis://) shares limits between servers.
+limiter = Limiter(key_func=get_remote_address)

@@ -55,6 +55,9 @@ class AssessmentRequest(db.Model):
         CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
         Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),
         Index("ix_assessment_requests_status_created", "status", "created_at"),
+        # The back office lists emergency, then urgent, then routine, newest first.
+        Index("ix_assessment_requests_rank_created", "urgency_rank", "created_at"),
+        Index("ix_assessment_requests_status_rank_created", "status", "urgency_rank", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +66,7 @@ class AssessmentRequest(db.Model):
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="new")
     urgency: Mapped[str] = mapped_column(String(16))
+    urgency_rank: Mapped[int] = mapped_column(default=2)  # 0 emergency, 1 urgent, 2 routine: sorts flagged first
     urgency_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     soft_flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 

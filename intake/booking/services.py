@@ -150,6 +150,7 @@ def _build_request(draft: Draft, marketing_opt_in: bool, now: datetime, today: d
         submission_key=draft.id,
         status="new",
         urgency=triage.urgency.value,
+        urgency_rank=2 - URGENCY_RANK[triage.urgency],
         urgency_reasons=[{"code": reason.code, "text": reason.text} for reason in triage.reasons],
         soft_flags=[{"code": flag.code, "text": flag.text} for flag in triage.soft_flags],
         first_name=about["first_name"],

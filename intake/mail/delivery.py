@@ -107,6 +107,8 @@ def mime_bytes(message: OutboxMessage, sender: str, reply_to: str) -> bytes:
         date=message.created_at.timestamp(),
     )
     mail.msgId = message.message_id
+    if message.attachment_name:
+        mail.attach(message.attachment_name, message.attachment_type, message.attachment_body.encode("utf-8"))
     return mail.as_bytes()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import render_template
+from icalendar import Calendar, Event
 
 from intake import vocabulary
 from intake.articles.library import Article
@@ -13,6 +15,7 @@ from intake.booking.models import AssessmentRequest
 from intake.clinic import Site
 from intake.extensions import db
 from intake.mail.models import OutboxMessage
+from intake.timeutil import LONDON
 
 SUBJECT_PREFIXES = {"emergency": "[EMERGENCY] ", "urgent": "[URGENT] ", "routine": ""}
 
@@ -107,3 +110,46 @@ def queue_new_request_emails(
     ]
     db.session.add_all(messages)
     return messages
+
+
+def calendar_invite(appointment, site: Site | None, settings: MailSettings, request: AssessmentRequest) -> str:
+    """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{settings.clinic_name}//Assessment booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    visit = Event()
+    visit.add("uid", f"appointment-{appointment.id}-{request.reference}@{settings.message_id_domain}")
+    visit.add("dtstamp", appointment.created_at)
+    visit.add("dtstart", appointment.starts_at.astimezone(LONDON))
+    visit.add("dtend", (appointment.starts_at + timedelta(minutes=appointment.minutes)).astimezone(LONDON))
+    visit.add("summary", f"Physiotherapy assessment at {settings.clinic_name}")
+    if site is not None:
+        visit.add("location", f"{site.name}, {site.address}")
+    visit.add("description", f"Your reference: {request.reference}. To change or cancel, call {settings.clinic_phone}.")
+    calendar.add_component(visit)
+    calendar.add_missing_timezones()  # a VTIMEZONE for Europe/London, for calendars that need one
+    return calendar.to_ical().decode("utf-8")
+
+
+def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Site | None, settings: MailSettings) -> OutboxMessage:
+    """Tell the patient when and where their assessment is, with a calendar invite (caller commits)."""
+    starts = appointment.starts_at.astimezone(LONDON)
+    message = _message(
+        "patient_booking_confirmation",
+        request,
+        request.email,
+        f"Your assessment is booked – {starts.strftime('%-d %B at %H:%M')}",
+        settings,
+        site=site,
+        appointment=appointment,
+        starts=starts,
+        clinician=appointment.clinician.name,
+    )
+    message.message_id = f"<patient_booking_confirmation.{request.reference}.{appointment.id}@{settings.message_id_domain}>"
+    message.next_attempt_at = message.created_at = appointment.created_at
+    message.attachment_name = "assessment.ics"
+    message.attachment_type = "text/calendar"
+    message.attachment_body = calendar_invite(appointment, site, settings, request)
+    db.session.add(message)
+    return message

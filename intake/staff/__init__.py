@@ -1,0 +1,1 @@
+"""The reception back office: staff accounts, finding and triaging requests, booking, audit."""

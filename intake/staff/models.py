@@ -1,0 +1,104 @@
+"""Staff accounts, the audit log, notes and appointments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from intake.extensions import db
+from intake.timeutil import UTCDateTime, utcnow
+
+ROLES = ("reception", "clinician", "admin")
+
+
+class StaffUser(UserMixin, db.Model):
+    """Someone who works at the clinic and can sign in to the back office.
+
+    `session_version` is part of the login cookie's user id: raising it (on logout or when
+    the account is disabled) ends every session of this user at once.
+    """
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(role) for role in ROLES)})", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        """The login cookie holds the id and the session version together."""
+        return f"{self.id}:{self.session_version}"
+
+
+class AuditEvent(db.Model):
+    """One thing a member of staff did or saw. Rows are only ever added, never changed."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_request_at", "request_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    staff_email: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("assessment_requests.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RequestNote(db.Model):
+    """A note added by staff to a request; notes are never edited, only added."""
+
+    __tablename__ = "request_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("assessment_requests.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[StaffUser] = relationship()
+
+
+class Appointment(db.Model):
+    """A booked assessment: when (stored in UTC), with whom and where."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_clinician_starts", "clinician_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("assessment_requests.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    minutes: Mapped[int] = mapped_column(default=45)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    site_code: Mapped[str] = mapped_column(String(40))
+    booked_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinician: Mapped[StaffUser] = relationship(foreign_keys=[clinician_id])
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Raised when code tries to change or delete an audit entry."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    """The audit log cannot be edited or deleted through the app."""
+    for instance in [*session.dirty, *session.deleted]:
+        if isinstance(instance, AuditEvent) and (instance in session.deleted or session.is_modified(instance)):
+            raise AuditLogIsAppendOnly("Audit entries cannot be changed or deleted.")

@@ -1,0 +1,328 @@
+"""Back-office views. Every view states the roles that may use it; a view without roles is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from intake.booking.journey import STEPS
+from intake.clinic import site_by_code
+from intake.extensions import db, limiter, login_manager
+from intake.mail.models import OutboxMessage
+from intake.mail.notifications import MailSettings, queue_booking_confirmation
+from intake.mail.outbox import send_after_commit
+from intake.staff import services
+from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
+from intake.staff.models import StaffUser
+from intake.timeutil import LONDON, utcnow
+from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+ALL_ROLES = ("reception", "clinician", "admin")
+PUBLIC_ENDPOINTS = {"staff.login"}
+SESSION_SEEN = "staff_seen"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    """Flask-Login: the user behind a login cookie, if their session is still valid."""
+    return services.load_staff(user_id)
+
+
+def roles(*allowed: str) -> Callable:
+    """Mark which roles may use a view (checked for every request in `require_staff`)."""
+    def mark(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        wrapper.staff_roles = frozenset(allowed)
+        return wrapper
+
+    return mark
+
+
+def _redirect(endpoint: str, **values):
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+@bp.before_request
+def require_staff():
+    """Refuse anyone not signed in, idle too long, or not in a role the view allows."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return _redirect("staff.login", next=request.path)
+    now = utcnow().timestamp()
+    idle_limit = current_app.config["STAFF_IDLE_MINUTES"] * 60
+    if now - session.get(SESSION_SEEN, 0) > idle_limit:
+        logout_user()
+        session.clear()
+        return _redirect("staff.login", idle=1)
+    session[SESSION_SEEN] = now
+    view = current_app.view_functions.get(request.endpoint)
+    if current_user.role not in getattr(view, "staff_roles", frozenset()):
+        abort(403)
+    return None
+
+
+@bp.after_request
+def never_cache(response):
+    """Back-office pages show health data: never keep them in any cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _login_account_key() -> str:
+    return "staff-login:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _failed_login(response) -> bool:
+    """Only failed sign-ins count towards the limits."""
+    return response.status_code != 303
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login)
+def login():
+    """Sign in. One message for an unknown email and a wrong password."""
+    form = LoginForm()
+    error = ""
+    if form.validate_on_submit():
+        now = utcnow()
+        user = services.authenticate(form.email.data, form.password.data, now)
+        if user is not None:
+            session.clear()  # a new session at every sign-in
+            login_user(user)
+            session[SESSION_SEEN] = now.timestamp()
+            services.audit(user, "login", now=now)
+            db.session.commit()
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/staff/") else url_for("staff.requests"), code=303)
+        services.audit(None, "login_failed", now=now, email=services.normalise_email(form.email.data)[:254])
+        db.session.commit()
+        error = "Enter a correct email address and password"
+    return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")))
+
+
+@bp.post("/logout")
+@roles(*ALL_ROLES)
+def logout():
+    """Sign out, ending every session of this account."""
+    user = db.session.get(StaffUser, current_user.id)
+    services.end_all_sessions(user)
+    services.audit(user, "logout")
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return _redirect("staff.login")
+
+
+@bp.get("/")
+@roles(*ALL_ROLES)
+def requests():
+    """The list of requests, flagged first, with filters, search, counts and pages."""
+    filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    page_size = current_app.config["STAFF_PAGE_SIZE"]
+    rows, total = services.request_page(filters, page, page_size)
+    return render_template(
+        "staff/requests.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // page_size)),
+        filters=filters,
+        counts=services.status_counts(),
+        statuses=services.STATUS_WORDS,
+    )
+
+
+def _request_or_404(reference: str):
+    return services.find_request(reference) or abort(404)
+
+
+def _request_page(stored, status_form=None, booking_form=None, note_form=None, status: int = 200):
+    """The request's page, with its forms (showing errors when one failed)."""
+    config = current_app.config
+    return render_template(
+        "staff/request.html",
+        stored=stored,
+        site=site_by_code(config["CLINIC_SITES"], stored.site_code),
+        status_form=status_form or StatusForm(statuses=_status_choices(stored)),
+        booking_form=booking_form or _booking_form(stored),
+        note_form=note_form or NoteForm(),
+        notes=services.notes(stored),
+        history=services.history(stored),
+        appointments=services.active_appointments(stored),
+        can_book="booked" in services.TRANSITIONS[stored.status],
+        statuses=services.STATUS_WORDS,
+        emergency_questions=EMERGENCY_QUESTIONS,
+        urgent_questions=URGENT_QUESTIONS,
+        steps=STEPS,
+        london=LONDON,
+    ), status
+
+
+def _status_choices(stored) -> list[tuple[str, str]]:
+    return [(status, services.STATUS_WORDS[status]) for status in services.allowed_next(stored.status)]
+
+
+def _booking_form(stored, formdata=None) -> BookingForm:
+    form = BookingForm(formdata=formdata, clinicians=services.clinicians(), sites=current_app.config["CLINIC_SITES"])
+    if formdata is None:
+        form.site.data = stored.site_code
+    return form
+
+
+@bp.get("/requests/<reference>")
+@roles(*ALL_ROLES)
+def request_detail(reference: str):
+    """Every answer, the flags and the history of one request (the view is audited)."""
+    stored = _request_or_404(reference)
+    services.audit(current_user, "view_request", stored)
+    db.session.commit()
+    return _request_page(stored)
+
+
+@bp.post("/requests/<reference>/status")
+@roles("reception", "admin")
+def change_status(reference: str):
+    """Move the request on (only to a status the rules allow)."""
+    stored = _request_or_404(reference)
+    form = StatusForm(statuses=_status_choices(stored))
+    if not form.validate():
+        return _request_page(stored, status_form=form, status=400)
+    try:
+        services.change_status(stored, form.status.data, current_user, utcnow())
+    except services.StaffError as error:
+        form.status.errors = [str(error)]
+        return _request_page(stored, status_form=form, status=400)
+    db.session.commit()
+    return _redirect("staff.request_detail", reference=reference)
+
+
+@bp.post("/requests/<reference>/book")
+@roles("reception", "admin")
+def book(reference: str):
+    """Book the assessment and send the patient a confirmation with a calendar invite."""
+    stored = _request_or_404(reference)
+    form = _booking_form(stored, formdata=request.form)
+    if not form.validate():
+        return _request_page(stored, booking_form=form, status=400)
+    clinician = db.session.get(StaffUser, int(form.clinician.data))
+    site = site_by_code(current_app.config["CLINIC_SITES"], form.site.data)
+    try:
+        appointment = services.book_appointment(
+            stored,
+            local_start=form.local_start(),
+            minutes=current_app.config["APPOINTMENT_MINUTES"],
+            clinician=clinician,
+            site_code=site.code,
+            user=current_user,
+            now=utcnow(),
+        )
+    except services.StaffError as error:
+        form.day.errors = [str(error)]
+        return _request_page(stored, booking_form=form, status=400)
+    email = queue_booking_confirmation(stored, appointment, site, MailSettings.from_config(current_app.config))
+    db.session.commit()
+    send_after_commit([email.id])
+    return _redirect("staff.request_detail", reference=reference)
+
+
+@bp.post("/requests/<reference>/notes")
+@roles(*ALL_ROLES)
+def add_note(reference: str):
+    """Add a note to the request's record."""
+    stored = _request_or_404(reference)
+    form = NoteForm()
+    if not form.validate():
+        return _request_page(stored, note_form=form, status=400)
+    services.add_note(stored, form.body.data, current_user, utcnow())
+    db.session.commit()
+    return _redirect("staff.request_detail", reference=reference)
+
+
+@bp.get("/export.csv")
+@roles("reception", "admin")
+def export():
+    """The filtered list as CSV, safe to open in a spreadsheet; every export is audited."""
+    filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
+    services.audit(current_user, "export_csv", filters=filters.as_args(), rows=services.count_matching(filters))
+    db.session.commit()
+    stamp = datetime.now(LONDON).strftime("%Y-%m-%d-%H%M")
+    return Response(
+        stream_with_context(services.export_rows(filters)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="requests-{stamp}.csv"'},
+    )
+
+
+@bp.get("/audit")
+@roles("admin")
+def audit_log():
+    """Who did what and when (read only)."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    reference = request.args.get("reference", "")[:8]
+    page_size = current_app.config["STAFF_PAGE_SIZE"] * 2
+    events, total = services.audit_page(page, page_size, reference)
+    return render_template(
+        "staff/audit.html", events=events, total=total, page=page, pages=max(1, -(-total // page_size)),
+        reference=reference, london=LONDON,
+    )
+
+
+@bp.get("/outbox")
+@roles("reception", "admin")
+def outbox():
+    """Emails that failed or gave up, with their last error and a retry button."""
+    failing = db.session.execute(
+        db.select(OutboxMessage)
+        .where((OutboxMessage.status == "dead") | ((OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(200)
+    ).scalars()
+    return render_template("staff/outbox.html", messages=list(failing), london=LONDON)
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@roles("reception", "admin")
+def retry_email(message_id: int):
+    """Try a failed email again now."""
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    if message.status not in ("dead", "pending"):
+        abort(409)
+    now = utcnow()
+    message.status, message.next_attempt_at = "pending", now
+    if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.attempts = 0
+    stored = db.session.get(services.AssessmentRequest, message.request_id) if message.request_id else None
+    services.audit(current_user, "retry_email", stored, now, message_id=message.id, kind=message.kind)
+    db.session.commit()
+    send_after_commit([message.id])
+    return _redirect("staff.outbox")
+
+
+@bp.app_template_filter("london")
+def london(value: datetime) -> str:
+    """Show a UTC time as clinic (Europe/London) time."""
+    return value.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
+
+
