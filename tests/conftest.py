@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from intake import create_app
+from intake.booking.models import StatusCount
 from intake.extensions import db
 from intake.timeutil import today_in_london
 
@@ -53,6 +54,8 @@ def make_app(database_url, tmp_path):
         with app.app_context():
             reset_database()
             db.create_all()
+            StatusCount.create_rows()
+            db.session.commit()
         created.append(app)
         return app
 
@@ -192,3 +195,55 @@ def years_ago(years: int, days: int = 0) -> date:
     except ValueError:
         born = today.replace(year=today.year - years, day=28)
     return born.fromordinal(born.toordinal() - days)
+
+
+STAFF_PASSWORD = "a long test passphrase"
+
+
+@pytest.fixture
+def make_staff(app):
+    """Create a staff account: make_staff("reception") -> the user's email."""
+    from intake.staff import services as staff_services
+
+    def create(role: str = "reception", email: str | None = None, name: str | None = None) -> str:
+        email = email or f"{role}.{len(created)}@clinic.example"
+        with app.app_context():
+            staff_services.create_staff(email, name or f"Test {role.title()} {len(created)}", role, STAFF_PASSWORD)
+            db.session.commit()
+        created.append(email)
+        return email
+
+    created: list[str] = []
+    return create
+
+
+class Staff:
+    """Drives the back office through a test client, with real CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str = "/staff/login") -> str:
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = CSRF_PATTERN.search(page)
+        assert match, f"no form on {path}"
+        return match.group(1)
+
+    def login(self, email: str, password: str = STAFF_PASSWORD):
+        return self.client.post("/staff/login", data={"email": email, "password": password, "csrf_token": self.csrf_token()})
+
+    def post(self, path: str, data: dict | None = None, form_path: str = "/staff/"):
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.csrf_token(form_path)})
+
+
+@pytest.fixture
+def staff_client(app, make_staff):
+    """Sign in a member of staff of the given role in a fresh client: staff_client("admin")."""
+
+    def sign_in(role: str = "reception") -> Staff:
+        staff = Staff(app.test_client())
+        response = staff.login(make_staff(role))
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return staff
+
+    return sign_in

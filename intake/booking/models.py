@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake import vocabulary
@@ -55,9 +55,11 @@ class AssessmentRequest(db.Model):
         CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
         Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),
         Index("ix_assessment_requests_status_created", "status", "created_at"),
-        # The back office lists emergency, then urgent, then routine, newest first.
-        Index("ix_assessment_requests_rank_created", "urgency_rank", "created_at"),
-        Index("ix_assessment_requests_status_rank_created", "status", "urgency_rank", "created_at"),
+        # The back office lists emergency, then urgent, then routine, newest first (id breaks ties),
+        # so each order it offers has an index in exactly that order: no sorting at any size.
+        Index("ix_assessment_requests_rank_created", "urgency_rank", text("created_at DESC"), text("id DESC")),
+        Index("ix_assessment_requests_status_rank_created", "status", "urgency_rank", text("created_at DESC"), text("id DESC")),
+        Index("ix_assessment_requests_created_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,5 +99,34 @@ class AssessmentRequest(db.Model):
 
     consent_given_at: Mapped[datetime] = mapped_column(UTCDateTime)
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def move_to(self, status: str) -> None:
+        """Change the status and keep the per-status counts in step (same transaction)."""
+        StatusCount.record(self.status, status)
+        self.status = status
+
+
+class StatusCount(db.Model):
+    """How many requests are in each status, kept as requests move, so the back office
+    can show counts without counting every row."""
+
+    __tablename__ = "request_status_counts"
+
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    requests: Mapped[int] = mapped_column(default=0)
+
+    @staticmethod
+    def record(old: str | None, new: str) -> None:
+        """One request left `old` (None for a new request) and joined `new`."""
+        if old == new:
+            return
+        if old is not None:
+            db.session.execute(update(StatusCount).where(StatusCount.status == old).values(requests=StatusCount.requests - 1))
+        db.session.execute(update(StatusCount).where(StatusCount.status == new).values(requests=StatusCount.requests + 1))
+
+    @staticmethod
+    def create_rows() -> None:
+        """Add a zero count for every status (for a database built without migrations, as in tests)."""
+        db.session.add_all(StatusCount(status=status, requests=0) for status in REQUEST_STATUSES)

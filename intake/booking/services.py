@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
-from intake.booking.models import AssessmentRequest, Draft
+from intake.booking.models import AssessmentRequest, Draft, StatusCount
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import recommendations_for
 from intake.clinic import Site, site_by_code
@@ -212,6 +212,7 @@ def submit_draft(
         db.session.add(request)
         db.session.delete(draft)
         db.session.flush()
+        StatusCount.record(None, request.status)
         emails = queue_new_request_emails(
             request,
             site_by_code(sites, request.site_code),

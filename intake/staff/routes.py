@@ -141,7 +141,8 @@ def requests():
     filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     page_size = current_app.config["STAFF_PAGE_SIZE"]
-    rows, total = services.request_page(filters, page, page_size)
+    counts = services.status_counts()
+    rows, total = services.request_page(filters, page, page_size, counts)
     return render_template(
         "staff/requests.html",
         rows=rows,
@@ -149,7 +150,7 @@ def requests():
         page=page,
         pages=max(1, -(-total // page_size)),
         filters=filters,
-        counts=services.status_counts(),
+        counts=counts,
         statuses=services.STATUS_WORDS,
     )
 

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, or_, select
 
 from intake import vocabulary
-from intake.booking.models import REQUEST_STATUSES, AssessmentRequest
+from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
 from intake.extensions import db
 from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffUser
 from intake.timeutil import LONDON
@@ -255,17 +255,26 @@ def filtered_requests(filters: RequestFilters) -> Select:
     return query.order_by(AssessmentRequest.urgency_rank, AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
 
 
-def request_page(filters: RequestFilters, page: int, page_size: int) -> tuple[list[AssessmentRequest], int]:
-    """One page of the filtered list, and how many requests match in all."""
+def request_page(
+    filters: RequestFilters, page: int, page_size: int, counts: dict[str, int]
+) -> tuple[list[AssessmentRequest], int]:
+    """One page of the filtered list, and how many requests match in all.
+
+    With no filter but status, the total comes from the per-status counts instead of
+    counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
+    """
     query = filtered_requests(filters)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    if not (filters.site or filters.urgency or filters.date_from or filters.date_to or filters.search):
+        total = counts[filters.status] if filters.status else sum(counts.values())
+    else:
+        total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).scalars()
     return list(rows), total
 
 
 def status_counts() -> dict[str, int]:
-    """How many requests are in each status."""
-    counts = dict(db.session.execute(select(AssessmentRequest.status, func.count()).group_by(AssessmentRequest.status)).all())
+    """How many requests are in each status (kept up to date as requests move)."""
+    counts = dict(db.session.execute(select(StatusCount.status, StatusCount.requests)).all())
     return {status: counts.get(status, 0) for status in REQUEST_STATUSES}
 
 
@@ -291,7 +300,7 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffUser, 
         for appointment in active_appointments(request):
             appointment.cancelled = new_status == "cancelled" or appointment.cancelled
     audit(user, "change_status", request, now, **{"from": request.status, "to": new_status})
-    request.status = new_status
+    request.move_to(new_status)
     request.updated_at = now
 
 
@@ -359,7 +368,7 @@ def book_appointment(
     )
     db.session.add(appointment)
     audit(user, "book", request, now, starts_at=starts_at.isoformat(), clinician=clinician.name, site=site_code, **{"from": request.status})
-    request.status = "booked"
+    request.move_to("booked")
     request.updated_at = now
     db.session.flush()
     return appointment
