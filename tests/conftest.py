@@ -25,6 +25,8 @@ def reset_database() -> None:
     db.drop_all()
     with db.engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if db.engine.dialect.name == "postgresql":
+            connection.execute(text("DROP FUNCTION IF EXISTS refuse_change() CASCADE"))
 
 
 @pytest.fixture(params=BACKENDS)

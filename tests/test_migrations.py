@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -59,7 +60,6 @@ def test_downgrade_to_empty_removes_every_table(make_app):
 
 def test_the_database_refuses_an_unknown_answer_code(make_app):
     """Constraints live in the database too: a region outside the list cannot be stored."""
-    import pytest
     from sqlalchemy.exc import IntegrityError
 
     app = make_app()
@@ -76,3 +76,20 @@ def test_the_database_refuses_an_unknown_answer_code(make_app):
                 " 'phone', 'tail', 'left', 'under_2_weeks', 'gradual', 1, 2, '[]', '', '', '{}', 'riverside', '[]', '[]',"
                 " '', '2026-01-01 00:00:00', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
             ))
+
+
+def test_the_database_refuses_to_change_or_delete_audit_entries_and_notes(make_app):
+    """Even outside the app, SQL cannot rewrite the audit log (notes have the same triggers)."""
+    from sqlalchemy.exc import DatabaseError
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO audit_events (at, staff_email, action, detail) VALUES ('2026-01-01 00:00:00', 'a@b.c', 'login', '{}')"))
+        for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+            with pytest.raises(DatabaseError), db.engine.begin() as connection:
+                connection.execute(text(statement))
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT action FROM audit_events")).scalar_one() == "login"

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
+from intake.booking.models import REQUEST_STATUSES
 from intake.forms import DateInputField, PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
 
 TIME_PATTERN = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
@@ -22,13 +23,14 @@ class LoginForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    """Move a request to another status."""
+    """Move a request to another status. Any known status is accepted here; whether the
+    move is allowed is the service's rule, which explains a refusal in words."""
 
-    status = SelectField("New status", choices=(), validators=[RequiredChoice("Choose the new status")])
-
-    def __init__(self, *args, statuses=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.status.choices = select_choices(statuses)
+    status = SelectField(
+        "New status",
+        choices=select_choices((status, status) for status in REQUEST_STATUSES),
+        validators=[RequiredChoice("Choose the new status")],
+    )
 
 
 class NoteForm(FlaskForm):
@@ -46,13 +48,20 @@ class BookingForm(FlaskForm):
 
     day = DateInputField("Date", noun="Date", empty_message="Enter the date of the appointment")
     start_time = StringField("Time (24-hour, UK time)", filters=[strip_text], validators=[RequiredText("Enter the time, like 14:30"), max_length("Time", 5)])
-    clinician = SelectField("Clinician", choices=(), validators=[RequiredChoice("Choose a clinician")])
+    # Not limited to the listed choices: a clinician disabled after the page loaded gets the
+    # service's clear message rather than a generic one.
+    clinician = SelectField("Clinician", choices=(), validate_choice=False, validators=[RequiredChoice("Choose a clinician")])
     site = SelectField("Site", choices=(), validators=[RequiredChoice("Choose a site")])
 
     def __init__(self, *args, clinicians=(), sites=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.clinician.choices = select_choices((str(person.id), person.name) for person in clinicians)
         self.site.choices = select_choices((site.code, site.name) for site in sites)
+
+    def validate_clinician(self, field: SelectField) -> None:
+        """A clinician is chosen by their account number."""
+        if not str(field.data or "").isdigit():
+            raise StopValidation("Choose a clinician")
 
     def validate_start_time(self, field: StringField) -> None:
         """Accept 9:30, 09:30 or 14.30."""

@@ -96,6 +96,13 @@ class AuditLogIsAppendOnly(Exception):
     """Raised when code tries to change or delete an audit entry."""
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_changes(state) -> None:
+    """Bulk UPDATE or DELETE statements cannot touch the audit log either."""
+    if (state.is_update or state.is_delete) and any(mapper.class_ is AuditEvent for mapper in state.all_mappers):
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed or deleted.")
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
     """The audit log cannot be edited or deleted through the app."""

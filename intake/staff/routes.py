@@ -166,7 +166,8 @@ def _request_page(stored, status_form=None, booking_form=None, note_form=None, s
         "staff/request.html",
         stored=stored,
         site=site_by_code(config["CLINIC_SITES"], stored.site_code),
-        status_form=status_form or StatusForm(statuses=_status_choices(stored)),
+        status_form=status_form or StatusForm(),
+        next_statuses=_status_choices(stored),
         booking_form=booking_form or _booking_form(stored),
         note_form=note_form or NoteForm(),
         notes=services.notes(stored),
@@ -207,7 +208,7 @@ def request_detail(reference: str):
 def change_status(reference: str):
     """Move the request on (only to a status the rules allow)."""
     stored = _request_or_404(reference)
-    form = StatusForm(statuses=_status_choices(stored))
+    form = StatusForm()
     if not form.validate():
         return _request_page(stored, status_form=form, status=400)
     try:
@@ -230,6 +231,8 @@ def book(reference: str):
     clinician = db.session.get(StaffUser, int(form.clinician.data))
     site = site_by_code(current_app.config["CLINIC_SITES"], form.site.data)
     try:
+        if clinician is None:
+            raise services.StaffError("Choose a clinician who is working here.", field="clinician")
         appointment = services.book_appointment(
             stored,
             local_start=form.local_start(),
@@ -240,7 +243,7 @@ def book(reference: str):
             now=utcnow(),
         )
     except services.StaffError as error:
-        form.day.errors = [str(error)]
+        getattr(form, error.field or "day").errors = [str(error)]
         return _request_page(stored, booking_form=form, status=400)
     email = queue_booking_confirmation(stored, appointment, site, MailSettings.from_config(current_app.config))
     db.session.commit()
@@ -322,8 +325,9 @@ def retry_email(message_id: int):
 
 
 @bp.app_template_filter("london")
-def london(value: datetime) -> str:
-    """Show a UTC time as clinic (Europe/London) time."""
-    return value.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
+def london(value: datetime | str) -> str:
+    """Show a UTC time (or its ISO text, as kept in the audit log) as clinic (Europe/London) time."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
 
 

@@ -31,7 +31,7 @@ _UNKNOWN_USER_HASH = _hasher.hash("not a real password, never matches")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"contacted", "booked", "cancelled", "declined"}),
     "contacted": frozenset({"booked", "cancelled", "declined"}),
-    "booked": frozenset({"attended", "no_show", "cancelled"}),
+    "booked": frozenset({"booked", "attended", "no_show", "cancelled"}),  # booked again = rescheduled
     "no_show": frozenset({"booked", "contacted", "cancelled"}),
     "attended": frozenset(),
     "cancelled": frozenset(),
@@ -47,7 +47,12 @@ NEWEST_ORDER = "newest"
 
 
 class StaffError(Exception):
-    """A back-office action that the rules do not allow; the message is shown to staff."""
+    """A back-office action that the rules do not allow; the message is shown to staff,
+    next to `field` when the form has one."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -144,16 +149,16 @@ def audit(user: StaffUser | None, action: str, request: AssessmentRequest | None
     ))
 
 
-def audit_page(page: int, page_size: int, reference: str = "") -> tuple[list[AuditEvent], int]:
-    """Audit entries, newest first, optionally for one request."""
-    query = select(AuditEvent)
+def audit_page(page: int, page_size: int, reference: str = "") -> tuple[list[tuple[AuditEvent, str | None]], int]:
+    """Audit entries with their request's reference, newest first, optionally for one request."""
+    query = select(AuditEvent, AssessmentRequest.reference).outerjoin(
+        AssessmentRequest, AssessmentRequest.id == AuditEvent.request_id
+    )
     if reference:
-        query = query.join(AssessmentRequest, AssessmentRequest.id == AuditEvent.request_id).where(
-            AssessmentRequest.reference == reference.strip().upper()
-        )
+        query = query.where(AssessmentRequest.reference == reference.strip().upper())
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(page_size).offset((page - 1) * page_size)).scalars()
-    return list(rows), total
+    rows = db.session.execute(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(page_size).offset((page - 1) * page_size))
+    return [(event, event_reference) for event, event_reference in rows], total
 
 
 def history(request: AssessmentRequest) -> list[AuditEvent]:
@@ -296,9 +301,10 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffUser, 
         raise StaffError("To book, choose a date, time and clinician.")
     if new_status not in TRANSITIONS.get(request.status, frozenset()):
         raise StaffError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot become {STATUS_WORDS.get(new_status, new_status).lower()}.")
-    if request.status == "booked":
+    if new_status in ("no_show", "cancelled"):
+        # The appointment is not going ahead (or was missed): it no longer counts as booked.
         for appointment in active_appointments(request):
-            appointment.cancelled = new_status == "cancelled" or appointment.cancelled
+            appointment.cancelled = True
     audit(user, "change_status", request, now, **{"from": request.status, "to": new_status})
     request.move_to(new_status)
     request.updated_at = now
@@ -347,10 +353,10 @@ def book_appointment(
     if "booked" not in TRANSITIONS.get(request.status, frozenset()):
         raise StaffError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot be booked.")
     if clinician.role != "clinician" or not clinician.active:
-        raise StaffError("Choose a clinician who is working here.")
+        raise StaffError("Choose a clinician who is working here.", field="clinician")
     starts_at = local_start.replace(tzinfo=LONDON).astimezone(timezone.utc)
     if starts_at <= now:
-        raise StaffError("The appointment must be in the future.")
+        raise StaffError("The appointment must be in the future.", field="day")
     ends_at = starts_at + timedelta(minutes=minutes)
     for other in db.session.execute(
         select(Appointment).where(
@@ -358,16 +364,23 @@ def book_appointment(
             Appointment.cancelled.is_(False),
             Appointment.starts_at < ends_at,
             Appointment.starts_at > starts_at - timedelta(hours=12),
+            Appointment.request_id != request.id,
         )
     ).scalars():
         if other.starts_at + timedelta(minutes=other.minutes) > starts_at:
-            raise StaffError(f"{clinician.name} already has an appointment at that time.")
+            raise StaffError(f"{clinician.name} already has an appointment at that time.", field="start_time")
+    rescheduled = active_appointments(request)
+    for earlier in rescheduled:
+        earlier.cancelled = True
     appointment = Appointment(
         request_id=request.id, starts_at=starts_at, minutes=minutes, clinician_id=clinician.id,
         site_code=site_code, booked_by_id=user.id, created_at=now,
     )
     db.session.add(appointment)
-    audit(user, "book", request, now, starts_at=starts_at.isoformat(), clinician=clinician.name, site=site_code, **{"from": request.status})
+    audit(
+        user, "book", request, now, starts_at=starts_at.isoformat(), clinician=clinician.name, site=site_code,
+        rescheduled=bool(rescheduled), **{"from": request.status},
+    )
     request.move_to("booked")
     request.updated_at = now
     db.session.flush()
