@@ -1,0 +1,118 @@
+"""Browser-test plumbing: a live server on 127.0.0.1, Debian's Chromium through Playwright, axe-core.
+
+Browser tests skip with a clear reason when Chromium (or Playwright) is missing, unless
+REQUIRE_BROWSER=1, when they fail instead (CI sets it and installs Chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+STAFF_EMAIL = "rita@clinic.example"
+STAFF_PASSWORD = "a long test passphrase"
+
+
+def require_browser() -> None:
+    """Skip (or, with REQUIRE_BROWSER=1, fail) when the browser cannot run here."""
+    problem = ""
+    if not Path(CHROMIUM).exists():
+        problem = f"Chromium not found at {CHROMIUM}: install Debian's chromium package (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is not installed (pip install -r requirements-test.txt)"
+    if problem:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app served on 127.0.0.1 (a random free port) with a fresh SQLite database and one receptionist."""
+    require_browser()
+    from werkzeug.serving import make_server
+
+    from intake import create_app
+    from intake.booking.models import StatusCount
+    from intake.extensions import db
+    from intake.staff import services
+
+    folder = tmp_path_factory.mktemp("browser")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'browser.sqlite3'}",
+        "INSTANCE_PATH": folder,
+        "SECRET_KEY": "browser-tests",
+        "MAIL_FILE_DIR": str(folder / "mail"),
+    })
+    with app.app_context():
+        db.create_all()
+        StatusCount.create_rows()
+        services.create_staff(STAFF_EMAIL, "Rita Reception", "reception", STAFF_PASSWORD)
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser):
+    """A fresh browser tab (its own cookies) at phone or desktop width."""
+    context = browser.new_context(viewport=VIEWPORTS[request.param])
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.viewport_name = request.param
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a full-page picture for people to look at (test-output/ is git-ignored)."""
+    folder = SCREENSHOTS / page.viewport_name
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core in the page for WCAG 2.2 A and AA; return the violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def describe(violations: list[dict]) -> str:
+    """Violations in a form a developer can act on."""
+    return "\n".join(
+        f"{item['id']} ({item['impact']}): {item['help']} -> " + "; ".join(node["target"][0] if isinstance(node["target"][0], str) else str(node["target"]) for node in item["nodes"][:5])
+        for item in violations
+    )
