@@ -40,6 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.mail import models as mail_models  # noqa: F401
     from intake.staff import models as staff_models  # noqa: F401
     from intake.articles.matcher import index_for_folder
+    from intake.branding import brand_css
+
+    # Checked at start-up, so a colour people could not read never reaches a page.
+    app.extensions["brand_css"] = brand_css(app.config["CLINIC_BRAND_COLOUR"])
     from intake.articles.routes import bp as articles_bp
     from intake.booking.routes import bp as booking_bp
     from intake.pages.routes import bp as pages_bp
@@ -68,6 +72,7 @@ def _register_template_helpers(app: Flask) -> None:
             "clinic_name": app.config["CLINIC_NAME"],
             "clinic_phone": app.config["CLINIC_PHONE"],
             "clinic_sites": app.config["CLINIC_SITES"],
+            "clinic_has_logo": bool(app.config["CLINIC_LOGO"]),
             "label_for": vocabulary.label_for,
             "vocabulary": vocabulary,
         }

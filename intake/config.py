@@ -75,6 +75,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", "020 7946 0000"),
         "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", "reception@clinic.example"),
         "CLINIC_SITES": _sites_from_environment(),
+        "CLINIC_BRAND_COLOUR": os.environ.get("CLINIC_BRAND_COLOUR", "#005a6a"),
+        "CLINIC_LOGO": os.environ.get("CLINIC_LOGO", ""),
         "DRAFT_LIFETIME_MINUTES": draft_minutes,
         # The form token lives as long as a draft, so a patient who pauses mid-journey
         # is not caught out sooner than their answers expire.

@@ -1,6 +1,8 @@
 """Home page, privacy notice and the health check used by load balancers and monitoring."""
 
-from flask import Blueprint, current_app, jsonify, render_template
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, send_file
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,6 +30,23 @@ def duration_in_words(minutes: int) -> str:
             amount = minutes // unit_minutes
             return f"{amount} {unit}{'s' if amount != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@bp.get("/brand.css")
+def brand_stylesheet():
+    """The clinic's colour as CSS, so pages need no inline styles."""
+    response = current_app.response_class(current_app.extensions["brand_css"], mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/brand/logo")
+def logo():
+    """The clinic's logo file, when one is configured."""
+    path = current_app.config["CLINIC_LOGO"]
+    if not path or not Path(path).is_file():
+        abort(404)
+    return send_file(path, max_age=3600)
 
 
 @bp.get("/healthz")
