@@ -14,6 +14,9 @@ from intake.booking.models import StatusCount
 from intake.extensions import db
 from intake.timeutil import today_in_london
 
+# Browser fixtures (live_server, browser, page) are shared by every browser-test module.
+pytest_plugins = ["browser_support"]
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 REFERENCE_PATTERN = re.compile(r"/book/confirmation/([A-Z2-9]{8})")

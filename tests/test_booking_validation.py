@@ -12,6 +12,7 @@ from conftest import valid_answers, years_ago
 from intake.booking.models import AssessmentRequest, Draft
 from intake.extensions import db
 from intake.timeutil import today_in_london
+from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 PAGES = tuple(valid_answers())
 MISSING = None  # the field is left out of the post altogether
@@ -354,9 +355,11 @@ SAFETY_QUESTIONS = [(slug, code) for slug in ("nerve-symptoms", "general-health"
 @pytest.mark.parametrize("value", [MISSING, "maybe"], ids=["missing", "maybe"])
 @pytest.mark.parametrize(("slug", "code"), SAFETY_QUESTIONS)
 def test_every_safety_question_needs_a_yes_or_no(patient, slug, code, value):
-    """Each red-flag question must be answered yes or no; nothing else is accepted."""
+    """Each red-flag question must be answered yes or no; the message names the question, so
+    links in the error summary can be told apart."""
+    question = next(item.question for item in EMERGENCY_QUESTIONS + URGENT_QUESTIONS if item.code == code)
     response, posted = send(patient, slug, **{code: value})
-    assert_rejected(patient, slug, response, posted, code, "Select yes or no")
+    assert_rejected(patient, slug, response, posted, code, f"Select yes or no: {question}")
 
 
 # When and where

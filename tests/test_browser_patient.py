@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browser_support import browser, live_server, page, screenshot  # noqa: F401  (fixtures)
+from browser_support import screenshot
 
 
 def fill_about_you(page, first_name: str = "Ada") -> None:
@@ -39,7 +39,9 @@ def answer_all_no(page) -> None:
 
 
 def continue_on(page) -> None:
-    page.get_by_role("button", name="Continue").click()
+    """Press Continue and wait for the next page to load."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
 
 
 def start(page, live_server) -> None:

@@ -214,7 +214,7 @@ def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...]) -> type[Step
         question.code: ChoiceField(
             question.question,
             choices=YES_NO,
-            message="Select yes or no",
+            message=f"Select yes or no: {question.question}",
             description=question.hint,
         )
         for question in questions
