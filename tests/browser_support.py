@@ -21,7 +21,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# WCAG 2.2 A and AA, plus axe's best practices (heading order, landmarks, one main, ...).
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 STAFF_EMAIL = "rita@clinic.example"
 STAFF_PASSWORD = "a long test passphrase"
 
@@ -103,7 +104,7 @@ def screenshot(page, name: str) -> None:
 
 
 def axe_violations(page) -> list[dict]:
-    """Run axe-core in the page for WCAG 2.2 A and AA; return the violations."""
+    """Run axe-core in the page for WCAG 2.2 A and AA and best practices; return the violations."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from browser_support import STAFF_EMAIL, STAFF_PASSWORD, screenshot
+from browser_support import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, screenshot
 from test_browser_patient import answer_all_no, answer_where_and_how, continue_on, fill_about_you, start
 
 REFERENCE = re.compile(r"[A-Z2-9]{8}")
@@ -276,5 +276,33 @@ def test_a_receptionist_finds_a_request_by_reference_and_marks_it_contacted(page
         assert "Status: Contacted" in status_line
         history = staff.locator(".history li").last.inner_text()
         assert re.search(rf"{re.escape(STAFF_EMAIL)}\s+changed the status from new to contacted", history), history
+    finally:
+        context.close()
+
+
+def test_the_journey_works_with_javascript_switched_off(browser, live_server):
+    """Progressive enhancement: scripts only help; with them off a patient can still send a request."""
+    context = browser.new_context(viewport=VIEWPORTS["phone"], java_script_enabled=False)
+    page = context.new_page()
+    page.viewport_name = "phone-no-js"
+    try:
+        start(page, live_server)
+        fill_about_you(page)
+        continue_on(page)
+        answer_where_and_how(page)
+        answer_all_no(page)
+        continue_on(page)
+        answer_all_no(page)
+        continue_on(page)
+        page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
+        page.get_by_label("Monday").check()
+        page.get_by_label("Morning (8am to 12 noon)").check()
+        continue_on(page)
+        page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send my request").click()
+        screenshot(page, "confirmation-without-javascript")
+        assert page.get_by_role("heading", name="Request sent").is_visible()
+        assert REFERENCE.fullmatch(page.locator(".reference").inner_text())
     finally:
         context.close()
