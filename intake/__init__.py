@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from intake import vocabulary
 from intake.config import build_config
+from intake.security import add_security_headers, check_production_settings
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(build_config(instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    check_production_settings(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -58,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.cli import register_commands
 
     register_commands(app)
+    add_security_headers(app)
     _register_template_helpers(app)
     _register_error_pages(app)
     return app

@@ -67,7 +67,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
     default_database = f"sqlite:///{instance_path / 'intake.sqlite3'}"
     draft_minutes = _env_int("DRAFT_LIFETIME_MINUTES", 120)
     return {
+        "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance_path),
+        "SECRET_KEY_FROM_ENVIRONMENT": bool(os.environ.get("SECRET_KEY")),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_database,
         # hide_parameters keeps patients' answers out of database error messages and logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},

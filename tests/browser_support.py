@@ -92,8 +92,23 @@ def page(request, browser):
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     tab.viewport_name = request.param
+    problems: list[str] = []
+
+    def failed_resource(response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.status} for {response.url}")
+
+    def console_error(message) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(message.text)  # includes anything the Content-Security-Policy refused
+
+    tab.on("response", failed_resource)
+    tab.on("console", console_error)
+    tab.on("pageerror", lambda error: problems.append(str(error)))
     yield tab
     context.close()
+    # A blocked or missing stylesheet, script or image, or any script error, fails the test.
+    assert problems == [], problems
 
 
 def screenshot(page, name: str) -> None:
