@@ -98,6 +98,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "APPOINTMENT_MINUTES": _env_int("APPOINTMENT_MINUTES", 45),
+        "SUBMIT_LIMIT_PER_ADDRESS": os.environ.get("SUBMIT_LIMIT_PER_ADDRESS", "20 per hour"),
+        "START_LIMIT_PER_ADDRESS": os.environ.get("START_LIMIT_PER_ADDRESS", "60 per hour"),
+        "EMAIL_ACTION_LIMIT": os.environ.get("EMAIL_ACTION_LIMIT", "120 per hour"),
+        # How many proxies in front of the app set X-Forwarded-For (0: trust none).
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }
 
 

@@ -56,3 +56,43 @@ def test_production_starts_with_safe_settings_and_secure_cookies(tmp_path, monke
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
     app = production(tmp_path, monkeypatch)
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_submissions_from_one_address_are_limited_with_a_friendly_page(make_app):
+    """Mail flooding: past the limit a further request is refused kindly and nothing is stored."""
+    from conftest import Patient
+    from intake.booking.models import AssessmentRequest
+    from intake.extensions import db
+
+    app = make_app(SUBMIT_LIMIT_PER_ADDRESS="2 per minute")
+    for _ in range(2):
+        Patient(app.test_client()).complete()
+    third = Patient(app.test_client())
+    third.answer_all()
+    response = third.submit()
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.execute(db.select(AssessmentRequest)).all()) == 2
+
+
+def test_starting_requests_is_limited_per_address(make_app):
+    from conftest import Patient
+
+    app = make_app(START_LIMIT_PER_ADDRESS="3 per minute")
+    statuses = [Patient(app.test_client()).start().status_code for _ in range(4)]
+    assert statuses == [303, 303, 303, 429]
+
+
+def test_behind_a_trusted_proxy_limits_count_the_patients_address(make_app):
+    """With TRUSTED_PROXIES=1, two patients behind the same proxy are counted separately."""
+    from conftest import Patient
+
+    app = make_app(START_LIMIT_PER_ADDRESS="1 per minute", TRUSTED_PROXIES=1)
+    first = Patient(app.test_client())
+    second = Patient(app.test_client())
+    first.client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"
+    second.client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.8"
+    assert first.start().status_code == 303
+    assert second.start().status_code == 303
+    assert first.start().status_code == 429

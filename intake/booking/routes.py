@@ -14,7 +14,7 @@ from intake.booking.forms import CheckAnswersForm, StepForm
 from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
 from intake.booking.models import Draft
 from intake.clinic import site_by_code
-from intake.extensions import db
+from intake.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
 from intake.timeutil import today_in_london, utcnow
@@ -105,6 +105,7 @@ def start():
 
 
 @bp.post("/start")
+@limiter.limit(lambda: current_app.config["START_LIMIT_PER_ADDRESS"])
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
     services.discard_draft(session.get(SESSION_DRAFT))
@@ -154,6 +155,7 @@ def care_card(level: str):
 
 
 @bp.route("/check", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], methods=["POST"])
 def check():
     """Show every answer with a change link; on consent, store the request once."""
     draft = _current_draft()

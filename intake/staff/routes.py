@@ -222,6 +222,7 @@ def change_status(reference: str):
 
 @bp.post("/requests/<reference>/book")
 @roles("reception", "admin")
+@limiter.limit(lambda: current_app.config["EMAIL_ACTION_LIMIT"])
 def book(reference: str):
     """Book the assessment and send the patient a confirmation with a calendar invite."""
     stored = _request_or_404(reference)
@@ -308,6 +309,7 @@ def outbox():
 
 @bp.post("/outbox/<int:message_id>/retry")
 @roles("reception", "admin")
+@limiter.limit(lambda: current_app.config["EMAIL_ACTION_LIMIT"])
 def retry_email(message_id: int):
     """Try a failed email again now."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
