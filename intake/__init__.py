@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import vocabulary
 from intake.config import build_config
-from intake.security import add_security_headers, check_production_settings
+from intake.security import add_security_headers, check_production_settings, refuse_robot_posts
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The database could not be reached (server down, connection dropped, pool exhausted): a 503, not a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+RETRY_AFTER_SECONDS = 120
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -66,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     add_security_headers(app)
+    refuse_robot_posts(app)
     _register_template_helpers(app)
     _register_error_pages(app)
     return app
@@ -95,6 +101,21 @@ def _register_error_pages(app: Flask) -> None:
     def form_timed_out(error: CSRFError):
         return render_template("errors/form_timed_out.html"), 400
 
+    def database_unavailable(error: SQLAlchemyError):
+        # No stack trace: the SQL's parameters, and so a patient's answers, would be in it.
+        app.logger.error("Database unavailable during %s %s: %s", request.method, request.path, _error_summary(error))
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass  # the connection is gone; the session is discarded at the end of the request anyway
+        # Flask-Login loads the signed-in user for every template: render this one for nobody.
+        g._login_user = login_manager.anonymous_user()
+        page = render_template("errors/database_unavailable.html", answers_not_sent=request.method == "POST")
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, database_unavailable)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return render_template("errors/error.html", error=error), error.code or 500
@@ -103,3 +124,12 @@ def _register_error_pages(app: Flask) -> None:
     def unexpected_error(error: Exception):
         app.logger.exception("Unhandled error")
         return render_template("errors/error.html", error=None), 500
+
+
+def _error_summary(error: SQLAlchemyError) -> str:
+    """The error's class and the driver's first line: never the SQL or its parameters."""
+    driver_error = getattr(error, "orig", None)
+    if driver_error is None:
+        return type(error).__name__
+    first_line = next(iter(str(driver_error).splitlines()), "")[:200]
+    return f"{type(error).__name__} ({type(driver_error).__name__}: {first_line})"

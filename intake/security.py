@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, current_app, request
 
 # Our own files only: no inline script or style, no third-party origins, never framed.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -20,6 +20,9 @@ CONTENT_SECURITY_POLICY = "; ".join([
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 HSTS = "max-age=31536000; includeSubDomains"
 MINIMUM_SECRET_LENGTH = 32
+# A text box people never see (hidden by the stylesheet and from screen readers) but form-filling
+# robots do: anything typed in it marks the post as automated. The name avoids words browsers autofill.
+HONEYPOT_FIELD = "extra_reference_code"
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -51,3 +54,17 @@ def add_security_headers(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def refuse_robot_posts(app: Flask) -> None:
+    """Turn away any form post that filled in the hidden honeypot box, before it can store anything."""
+
+    @app.before_request
+    def honeypot_check():
+        if request.method == "POST" and request.form.get(HONEYPOT_FIELD):
+            current_app.logger.warning("Form post to %s refused: the hidden honeypot field was filled in", request.path)
+            abort(422)
+
+    @app.context_processor
+    def honeypot_name() -> dict[str, str]:
+        return {"honeypot_field": HONEYPOT_FIELD}
