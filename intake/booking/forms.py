@@ -31,7 +31,7 @@ from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
 MINIMUM_AGE = 16
 OLDEST_PLAUSIBLE_AGE = 120
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-UK_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$")
+UK_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$", re.ASCII)  # else \d also takes Arabic or fullwidth digits
 YES_NO = (("yes", "Yes"), ("no", "No"))
 
 

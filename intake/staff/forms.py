@@ -13,6 +13,8 @@ from intake.booking.models import REQUEST_STATUSES
 from intake.forms import DateInputField, PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
 
 TIME_PATTERN = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+# ASCII digits, and few enough to fit the database's integer (str.isdigit() also passes "²" and huge numbers).
+ACCOUNT_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class LoginForm(FlaskForm):
@@ -60,7 +62,7 @@ class BookingForm(FlaskForm):
 
     def validate_clinician(self, field: SelectField) -> None:
         """A clinician is chosen by their account number."""
-        if not str(field.data or "").isdigit():
+        if not ACCOUNT_NUMBER.fullmatch(str(field.data or "")):
             raise StopValidation("Choose a clinician")
 
     def validate_start_time(self, field: StringField) -> None:

@@ -36,6 +36,9 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 ALL_ROLES = ("reception", "clinician", "admin")
 PUBLIC_ENDPOINTS = {"staff.login"}
 SESSION_SEEN = "staff_seen"
+# A larger page or id would overflow the database's integers (a 500 instead of an empty page or a 404).
+MAX_AUDIT_PAGE = 1_000_000
+MAX_ROW_ID = 2**31 - 1
 
 
 @login_manager.user_loader
@@ -284,7 +287,7 @@ def export():
 @roles("admin")
 def audit_log():
     """Who did what and when (read only)."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, MAX_AUDIT_PAGE))
     reference = request.args.get("reference", "")[:8]
     page_size = current_app.config["STAFF_PAGE_SIZE"] * 2
     events, total = services.audit_page(page, page_size, reference)
@@ -307,7 +310,7 @@ def outbox():
     return render_template("staff/outbox.html", messages=list(failing), london=LONDON)
 
 
-@bp.post("/outbox/<int:message_id>/retry")
+@bp.post(f"/outbox/<int(max={MAX_ROW_ID}):message_id>/retry")
 @roles("reception", "admin")
 @limiter.limit(lambda: current_app.config["EMAIL_ACTION_LIMIT"])
 def retry_email(message_id: int):
