@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import vocabulary
 from intake.config import build_config
+from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.security import add_security_headers, check_production_settings, refuse_robot_posts
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
@@ -70,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.cli import register_commands
 
     register_commands(app)
+    keep_query_strings_out_of_access_logs()
     add_security_headers(app)
     refuse_robot_posts(app)
     _register_template_helpers(app)
@@ -122,7 +124,7 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        app.logger.exception("Unhandled error")
+        app.logger.error("Unhandled error during %s %s\n%s", request.method, request.path, redacted_traceback(error))
         return render_template("errors/error.html", error=None), 500
 
 

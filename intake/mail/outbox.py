@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from intake.extensions import db
+from intake.logsafe import redacted_traceback
 from intake.mail.delivery import DeliveryReport, RetryPolicy, deliver_pending
 from intake.mail.transport import transport_from_config
 from intake.timeutil import utcnow
@@ -58,8 +59,8 @@ def _send_in_background(app: Flask, message_ids: list[int]) -> None:
     with app.app_context():
         try:
             send_due_messages(only_ids=message_ids)
-        except Exception:  # the worker will pick the messages up later; never lose the error
-            log.exception("Background email delivery failed; the outbox worker will retry")
+        except Exception as error:  # the worker will pick the messages up later; never lose the error
+            log.error("Background email delivery failed; the outbox worker will retry\n%s", redacted_traceback(error))
         finally:
             db.session.remove()
 

@@ -1,0 +1,22 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Sync workers, one per core plus one: pages are short and CPU-bound, so threads would only
+queue behind Python's lock. Every setting can be changed with gunicorn's own command-line flags.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+worker_class = "sync"
+threads = 1
+timeout = 30
+graceful_timeout = 20
+# Behind a reverse proxy that buffers slow clients (nginx), as sync workers need.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+accesslog = "-"
+errorlog = "-"
+# The path only: a query string (a staff search for a patient's name) or a referrer holding one
+# would put personal data in the access log. Method, path, status, size and time are enough.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
