@@ -96,3 +96,31 @@ def test_behind_a_trusted_proxy_limits_count_the_patients_address(make_app):
     assert first.start().status_code == 303
     assert second.start().status_code == 303
     assert first.start().status_code == 429
+
+
+def test_with_redis_storage_every_worker_shares_one_count(make_app):
+    """Several gunicorn workers (here two apps) count against one limit when the storage is Redis."""
+    import socket
+    import uuid
+
+    from conftest import Patient
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    # A key prefix of our own, so other runs sharing this Redis never see our counts.
+    settings = {
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "START_LIMIT_PER_ADDRESS": "2 per minute",
+    }
+    first_worker, second_worker = make_app(**settings), make_app(**settings)
+    assert Patient(first_worker.test_client()).start().status_code == 303
+    assert Patient(second_worker.test_client()).start().status_code == 303
+    assert Patient(first_worker.test_client()).start().status_code == 429
+    assert Patient(second_worker.test_client()).start().status_code == 429
+    import redis
+
+    counters = redis.Redis(host="127.0.0.1", port=6379).keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
+    assert counters, "the counts are kept in Redis, where every worker and server sees them"
