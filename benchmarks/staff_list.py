@@ -78,6 +78,16 @@ def seed(size: int) -> None:
     db.session.commit()
 
 
+def migrate_afresh() -> None:
+    """Drop every table the migrations made (a brand-new database has none) and migrate again."""
+    db.session.remove()
+    try:
+        downgrade(revision="base")
+    except Exception:  # noqa: BLE001 - a brand-new database has nothing to undo
+        db.session.rollback()
+    upgrade()
+
+
 def time_page(client, path: str) -> float:
     """Median milliseconds to serve a page."""
     client.get(path)  # warm up
@@ -94,12 +104,7 @@ def measure(database_url: str, size: int, instance: Path) -> dict[str, float]:
     """Seed a fresh database with `size` requests and time the list page variants."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": instance, "OUTBOX_SEND_AFTER_REQUEST": False})
     with app.app_context():
-        db.session.remove()
-        try:
-            downgrade(revision="base")
-        except Exception:  # noqa: BLE001 - a brand-new database has nothing to undo
-            db.session.rollback()
-        upgrade()
+        migrate_afresh()
         started = time.perf_counter()
         seed(size)
         print(f"  seeded {size:,} requests in {time.perf_counter() - started:.1f} s")

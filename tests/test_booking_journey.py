@@ -335,3 +335,14 @@ def test_patient_pages_are_never_cached(client, patient):
     patient.answer_all()
     for path in ("/book/", "/book/about-you", "/book/check"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
+def test_the_session_cookie_is_renewed_with_each_answer_not_with_each_page_view(app, client, patient):
+    """Like the draft, the cookie lasts a lifetime from the last answer; looking at a page sends no new one."""
+    patient.start()
+    saved = patient.answer("about-you", valid_answers()["about-you"])
+    assert "Set-Cookie" in saved.headers
+    lifetime = timedelta(minutes=app.config["DRAFT_LIFETIME_MINUTES"])
+    expires = client.get_cookie("session").expires
+    assert abs(expires - (datetime.now(timezone.utc) + lifetime)) < timedelta(minutes=1)
+    assert "Set-Cookie" not in client.get("/book/where-it-hurts").headers

@@ -109,9 +109,9 @@ def start():
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
     services.discard_draft(session.get(SESSION_DRAFT))
-    draft = services.start_draft(utcnow(), _lifetime())
+    draft_id = services.start_draft(utcnow(), _lifetime()).id  # read before the commit expires it
     db.session.commit()
-    session[SESSION_DRAFT] = draft.id
+    session[SESSION_DRAFT] = draft_id
     session.permanent = True
     return _redirect("booking.question", slug=STEPS[0].slug)
 
@@ -132,11 +132,13 @@ def question(slug: str):
         raised_to = services.save_answers(
             draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
         )
+        next_page = _next_page(draft.answers)  # before the commit expires the draft (reading it again is a query)
         db.session.commit()
+        session.modified = True  # the cookie, like the draft, now lasts a lifetime from this answer
         if raised_to is not None:
             # An answer made the request more urgent: the care card comes before anything else.
             return _redirect("booking.care_card", level=raised_to.value)
-        return redirect(_next_page(draft.answers), code=303)
+        return redirect(next_page, code=303)
     return _render_step(step, draft, form)
 
 
@@ -178,9 +180,10 @@ def check():
             )
         except services.DraftIncomplete:
             return _without_draft()
+        reference = submission.request.reference  # before the commit expires the request
         db.session.commit()
         send_after_commit(list(submission.email_ids))
-        return _remember_and_confirm(submission.request.reference)
+        return _remember_and_confirm(reference)
     return _render_check(draft, form)
 
 
