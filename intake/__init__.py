@@ -120,6 +120,9 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        # An error page of a blueprint's own (the form timed out) can itself find the database gone.
+        if isinstance(getattr(error, "original_exception", None), DATABASE_UNAVAILABLE):
+            return database_unavailable(error.original_exception)
         return render_template("errors/error.html", error=error), error.code or 500
 
     @app.errorhandler(Exception)

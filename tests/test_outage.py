@@ -131,6 +131,15 @@ def test_while_the_database_is_down_patient_and_staff_pages_answer_503_and_healt
     assert app.test_client().get("/healthz").status_code == 200
 
 
+def test_a_timed_out_form_while_the_database_is_down_gets_503_not_500(app, patient):
+    """The patient's form token has expired and the page that would say so cannot load the draft."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: an error in an error page is handled
+    patient.start()
+    with database_down(app):
+        response = patient.client.post("/book/about-you", data={**valid_answers()["about-you"], "csrf_token": "expired"})
+    assert_unavailable_page(response, answers_not_sent=True)
+
+
 def test_a_database_server_that_refuses_connections_gets_503_not_500(tmp_path):
     app = create_app({
         "TESTING": True,
