@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from intake import vocabulary
 from intake.config import build_config
 from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
-from intake.security import add_security_headers, check_production_settings, refuse_robot_posts
+from intake.security import add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     keep_query_strings_out_of_access_logs()
     add_security_headers(app)
+    refuse_nul_in_addresses(app)
     refuse_robot_posts(app)
     _register_template_helpers(app)
     _register_error_pages(app)

@@ -96,6 +96,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         **_mail_config(instance_path),
         "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 30),
         "STAFF_PAGE_SIZE": _env_int("STAFF_PAGE_SIZE", 25),
+        # Always set: the limiter is shared by every app in a process and would otherwise keep
+        # the last app's choice.
+        "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes"),

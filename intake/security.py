@@ -56,6 +56,16 @@ def add_security_headers(app: Flask) -> None:
         return response
 
 
+def refuse_nul_in_addresses(app: Flask) -> None:
+    """Refuse a web address whose path or query string holds a NUL character: no link of ours has
+    one, and PostgreSQL cannot compare text with it, so it must never reach a query."""
+
+    @app.before_request
+    def nul_check():
+        if "\x00" in request.path or any("\x00" in key + value for key, value in request.args.items(multi=True)):
+            abort(400)
+
+
 def refuse_robot_posts(app: Flask) -> None:
     """Turn away any form post that filled in the hidden honeypot box, before it can store anything."""
 

@@ -711,7 +711,7 @@ QUERY_VALUES = st.one_of(
 @pytest.mark.parametrize("path", list(QUERY_KEYS))
 def test_the_back_office_lists_answer_any_query_string(unlimited_app, make_staff, staff_client, path):
     """Any filter, sort and page values, repeated or unknown: a normal page (or CSV), nothing stored
-    except one audit entry per export, holding only allow-listed filters."""
+    except one audit entry per export, holding only allow-listed filters; a NUL anywhere gets 400."""
     app = unlimited_app
     Patient(app.test_client()).complete()
     admin = staff_client("admin")
@@ -724,6 +724,10 @@ def test_the_back_office_lists_answer_any_query_string(unlimited_app, make_staff
         response = admin.client.get(path, query_string=pairs)
         body = assert_no_server_error(response)
         after = state(app)
+        if any("\x00" in key + value for key, value in pairs):
+            # No link of ours holds NUL, and PostgreSQL cannot compare text with it: refused first.
+            assert response.status_code == 400 and after == before
+            return
         assert response.status_code == 200
         if path.endswith(".csv"):
             assert body.startswith("Reference,") and added(before, after) == {"AuditEvent": 1}
