@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import vocabulary
+from intake.choice_markup import choice_items
 from intake.config import build_config
 from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.security import add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts
@@ -95,6 +96,7 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
+    app.add_template_global(choice_items)
 
 
 def _register_error_pages(app: Flask) -> None:
