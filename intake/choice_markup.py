@@ -1,8 +1,8 @@
 """Radio and checkbox options rendered in Python rather than by a Jinja loop.
 
 The markup of a field's options never changes between requests, only which are ticked, so it
-is built once, escaped, and reused. Looping over every option in a macro was about a fifth of a
-question page's cost (benchmarks/README.md).
+is built once, escaped, and reused. Doing it in a macro loop cost a question page about 0.17 ms
+of its 2.3 ms (benchmarks/README.md).
 """
 
 from __future__ import annotations
