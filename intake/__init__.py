@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -15,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from intake import vocabulary
 from intake.choice_markup import choice_items
 from intake.config import build_config
+from intake.database import configure_engines
 from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.security import add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
@@ -44,11 +46,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     db.init_app(app)
+    configure_engines(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     mailer.init_app(app)
-    login_manager.init_app(app)
+    # Only the back office's pages show who is signed in (its blueprint adds current_user).
+    login_manager.init_app(app, add_context_processor=False)
     limiter.init_app(app)
+    _check_limits_only_on_limited_views(app)
 
     from intake.booking import models as booking_models  # noqa: F401  (register tables)
     from intake.mail import models as mail_models  # noqa: F401
@@ -81,6 +86,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _check_limits_only_on_limited_views(app: Flask) -> None:
+    """Drop Flask-Limiter's check before every request when no limit is app-wide.
+
+    Each of our limits sits on its view (`@limiter.limit`), whose wrapper checks it. The
+    extension's before-request hook serves default, application and meta limits, which we do
+    not set, yet it costs every page and file a tenth of a millisecond.
+    """
+    if any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # not there when limits are switched off
+        hooks.remove(limiter._check_request_limit)
+
+
 def _register_template_helpers(app: Flask) -> None:
     """Give every template the clinic's details and the display helpers."""
 
@@ -97,6 +116,22 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
     app.add_template_global(choice_items)
+    app.add_template_global(_fixed_url_builder(), "fixed_url")
+
+
+def _fixed_url_builder() -> Callable[..., str]:
+    """url_for for the links every page carries (stylesheets, script, footer), each built once."""
+    built: dict[tuple[str, ...], str] = {}
+
+    def fixed_url(endpoint: str, **values: str) -> str:
+        # The same link differs only by where the app is mounted (a path prefix from the proxy).
+        key = (request.script_root, endpoint, *(f"{name}={value}" for name, value in sorted(values.items())))
+        url = built.get(key)
+        if url is None:
+            url = built[key] = url_for(endpoint, **values)
+        return url
+
+    return fixed_url
 
 
 def _register_error_pages(app: Flask) -> None:
@@ -113,8 +148,6 @@ def _register_error_pages(app: Flask) -> None:
             db.session.rollback()
         except SQLAlchemyError:
             pass  # the connection is gone; the session is discarded at the end of the request anyway
-        # Flask-Login loads the signed-in user for every template: render this one for nobody.
-        g._login_user = login_manager.anonymous_user()
         page = render_template("errors/database_unavailable.html", answers_not_sent=request.method == "POST")
         return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 

@@ -71,8 +71,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance_path),
         "SECRET_KEY_FROM_ENVIRONMENT": bool(os.environ.get("SECRET_KEY")),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_database,
-        # hide_parameters keeps patients' answers out of database error messages and logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # hide_parameters keeps patients' answers out of database error messages and logs. Pooled
+        # connections are pinged only after sitting idle (intake.database), not before every use.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Demo Physiotherapy Clinic"),
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", "020 7946 0000"),
         "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", "reception@clinic.example"),

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,18 +36,20 @@ PATIENT_DETAILS = ("Ada", "Lovelace", "ada@example.com", "07400")
 def database_down(app, failing: Callable[[str], bool] = lambda statement: True) -> Iterator[None]:
     """Make the database drop the connection on every statement, or on those `failing` picks."""
     with app.app_context():
-        engine = db.engine
-    driver_error = engine.dialect.loaded_dbapi.OperationalError
+        engines = {db.engine, app.extensions["read_engine"]}  # the same engine on SQLite
+    driver_error = next(iter(engines)).dialect.loaded_dbapi.OperationalError
 
     def drop_connection(connection, cursor, statement, parameters, context, executemany):
         if failing(statement):
             raise driver_error("server closed the connection unexpectedly")
 
-    event.listen(engine, "before_cursor_execute", drop_connection)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", drop_connection)
     try:
         yield
     finally:
-        event.remove(engine, "before_cursor_execute", drop_connection)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", drop_connection)
 
 
 def inserting_into(table: str) -> Callable[[str], bool]:
@@ -161,7 +163,9 @@ def test_when_every_database_connection_is_busy_pages_answer_503_instead_of_wait
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2})
     patient = Patient(app.test_client())
     patient.start()
-    with app.app_context(), db.engine.connect():
+    with app.app_context(), ExitStack() as busy:
+        for engine in {db.engine, app.extensions["read_engine"]}:  # reads have a pool of their own on PostgreSQL
+            busy.enter_context(engine.connect())
         started = time.monotonic()
         response = patient.client.get("/book/about-you")
         assert time.monotonic() - started < 5

@@ -12,11 +12,12 @@ from intake.booking import services
 from intake.booking.answers import summary_sections
 from intake.booking.forms import CheckAnswersForm, StepForm
 from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
-from intake.booking.models import Draft
+from intake.booking.services import LiveDraft
 from intake.clinic import site_by_code
 from intake.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
+from intake.page_cache import reusable_page
 from intake.timeutil import today_in_london, utcnow
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
@@ -36,9 +37,9 @@ def _redirect(endpoint: str, **values):
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def _current_draft() -> Draft | None:
+def _current_draft() -> LiveDraft | None:
     """The live draft of this browser session, if any."""
-    return services.load_draft(session.get(SESSION_DRAFT), utcnow())
+    return services.read_draft(session.get(SESSION_DRAFT), utcnow())
 
 
 def _without_draft():
@@ -54,7 +55,7 @@ def _without_draft():
     return _redirect("booking.start", expired=1 if draft_id else None)
 
 
-def _out_of_order(step: Step, draft: Draft):
+def _out_of_order(step: Step, draft: LiveDraft):
     """Redirect a patient who reaches a page that does not apply or comes after an unanswered one."""
     if not step.applies(draft.answers):
         return redirect(_next_page(draft.answers), code=303)
@@ -70,7 +71,7 @@ def _next_page(answers) -> str:
     return url_for("booking.question", slug=step.slug) if step else url_for("booking.check")
 
 
-def _form_for(step: Step, draft: Draft | None, formdata=None) -> StepForm:
+def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
     """Build a page's form from the posted data, or from the answers already saved."""
     config = current_app.config
     if formdata is not None:
@@ -81,21 +82,40 @@ def _form_for(step: Step, draft: Draft | None, formdata=None) -> StepForm:
     return step.build_form(config, data=step.form.data_from_answers(saved))
 
 
-def _render_step(step: Step, draft: Draft | None, form: StepForm, timed_out: bool = False, status: int = 200):
-    answers = draft.answers if draft else {}
-    earlier = previous_step(step, answers)
+def _back_url(step: Step, answers) -> str:
+    """Where the page's Back link goes: the check page when changing an answer, else the page before."""
     if request.args.get("change"):
-        back_url = url_for("booking.check")
-    elif earlier:
-        back_url = url_for("booking.question", slug=earlier.slug)
-    else:
-        back_url = url_for("booking.start")
-    template = f"booking/steps/{answer_key(step)}.html"
+        return url_for("booking.check")
+    earlier = previous_step(step, answers)
+    return url_for("booking.question", slug=earlier.slug) if earlier else url_for("booking.start")
+
+
+def _example_date() -> str:
+    """A date a month from now, to show how to type one."""
     example = today_in_london() + timedelta(days=30)
-    example_date = f"{example.day} {example.month} {example.year}"
+    return f"{example.day} {example.month} {example.year}"
+
+
+def _render_step(step: Step, draft: LiveDraft | None, form: StepForm, timed_out: bool = False, status: int = 200):
     return render_template(
-        template, step=step, form=form, back_url=back_url, timed_out=timed_out, example_date=example_date
+        _template(step), step=step, form=form, back_url=_back_url(step, draft.answers if draft else {}),
+        timed_out=timed_out, example_date=_example_date(),
     ), status
+
+
+def _template(step: Step) -> str:
+    return f"booking/steps/{answer_key(step)}.html"
+
+
+def _unanswered_step(step: Step, draft: LiveDraft) -> str:
+    """A page the patient has not answered yet: the same for everyone who reaches it by the same
+    route on the same day (no answers, no errors), so it is rendered once and reused."""
+    back_url = _back_url(step, draft.answers)
+    example_date = _example_date()
+    return reusable_page((step.slug, back_url, example_date), _template(step), lambda: {
+        "step": step, "form": step.build_form(current_app.config), "back_url": back_url,
+        "timed_out": False, "example_date": example_date,
+    })
 
 
 @bp.get("/")
@@ -127,18 +147,23 @@ def question(slug: str):
     if detour is not None:
         return detour
 
+    if request.method == "GET" and answer_key(step) not in draft.answers and not request.query_string:
+        return _unanswered_step(step, draft)
     form = _form_for(step, draft, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        raised_to = services.save_answers(
-            draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
-        )
-        next_page = _next_page(draft.answers)  # before the commit expires the draft (reading it again is a query)
+        try:
+            saved = services.save_answers(
+                draft.id, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
+            )
+        except services.DraftGone:
+            db.session.rollback()
+            return _without_draft()
         db.session.commit()
         session.modified = True  # the cookie, like the draft, now lasts a lifetime from this answer
-        if raised_to is not None:
+        if saved.raised_to is not None:
             # An answer made the request more urgent: the care card comes before anything else.
-            return _redirect("booking.care_card", level=raised_to.value)
-        return redirect(next_page, code=303)
+            return _redirect("booking.care_card", level=saved.raised_to.value)
+        return redirect(_next_page(saved.answers), code=303)
     return _render_step(step, draft, form)
 
 
@@ -187,7 +212,7 @@ def check():
     return _render_check(draft, form)
 
 
-def _render_check(draft: Draft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
+def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
     triage = services.triage_answers(draft.answers, today_in_london())
     sections = summary_sections(draft.answers, current_app.config)
     return render_template("booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out), status

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
@@ -18,6 +18,7 @@ from intake.booking.models import AssessmentRequest, Draft, StatusCount
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import recommendations_for
 from intake.clinic import Site, site_by_code
+from intake.database import reading
 from intake.extensions import db
 from intake.timeutil import age_on
 from intake.mail.notifications import MailSettings, queue_new_request_emails
@@ -61,8 +62,35 @@ def discard_draft(draft_id: str | None) -> None:
         db.session.execute(delete(Draft).where(Draft.id == draft_id))
 
 
+@dataclass(frozen=True)
+class LiveDraft:
+    """What the pages need of a draft that has not expired: its id and the answers so far."""
+
+    id: str
+    answers: Answers
+
+
+DRAFTS = Draft.__table__
+# Built once: the statement and its cache key are reused by every page view.
+LIVE_DRAFT = select(DRAFTS.c.id, DRAFTS.c.answers).where(
+    DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.expires_at > bindparam("now")
+)
+
+
+def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
+    """Return the live draft with this id, or None if there is none or it has expired.
+
+    A plain read on its own connection, with no transaction: showing a page changes nothing.
+    """
+    if not draft_id:
+        return None
+    with reading() as connection:
+        row = connection.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
+    return LiveDraft(row.id, row.answers) if row else None
+
+
 def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
-    """Return the live draft with this id, or None if there is none or it has expired."""
+    """Return the live draft with this id in the session, to change it, or None if it has expired."""
     if not draft_id:
         return None
     draft = db.session.get(Draft, draft_id)
@@ -74,22 +102,38 @@ def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
 URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
 
 
+class DraftGone(Exception):
+    """The draft expired or was sent between reading it and saving to it."""
+
+
+@dataclass(frozen=True)
+class SavedAnswers:
+    """All the draft's answers after a save, and the urgency they raised it to, if they did."""
+
+    answers: Answers
+    raised_to: Urgency | None
+
+
 def save_answers(
-    draft: Draft, key: str, answers: dict[str, Any], *, now: datetime, lifetime: timedelta, today: date
-) -> Urgency | None:
+    draft_id: str, key: str, answers: dict[str, Any], *, now: datetime, lifetime: timedelta, today: date
+) -> SavedAnswers:
     """Store one page's answers and keep the draft alive for another lifetime.
 
-    The draft row is locked first and re-read, so two pages saved at once (two tabs)
-    both keep their answers. Returns the new urgency when these answers raised it, because
+    The draft row is locked first and then read, so two pages saved at once (two tabs)
+    both keep their answers. Reports the new urgency when these answers raised it, because
     the patient must then see its care card before anything else.
     """
-    db.session.execute(update(Draft).where(Draft.id == draft.id).values(updated_at=now))
-    db.session.refresh(draft)
+    locked = db.session.execute(
+        update(Draft).where(Draft.id == draft_id, Draft.expires_at > now).values(updated_at=now)
+    )
+    if not locked.rowcount:
+        raise DraftGone(draft_id)
+    draft = db.session.get(Draft, draft_id, populate_existing=True)
     before = triage_answers(draft.answers, today).urgency
     draft.answers = {**draft.answers, key: answers}
     draft.expires_at = now + lifetime
     after = triage_answers(draft.answers, today).urgency
-    return after if URGENCY_RANK[after] > URGENCY_RANK[before] else None
+    return SavedAnswers(draft.answers, after if URGENCY_RANK[after] > URGENCY_RANK[before] else None)
 
 
 def purge_expired_drafts(now: datetime) -> int:

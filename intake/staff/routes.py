@@ -84,6 +84,12 @@ def require_staff():
     return None
 
 
+@bp.context_processor
+def signed_in_user() -> dict[str, object]:
+    """The back office's pages name who is signed in; the user is loaded only if a page asks."""
+    return {"current_user": current_user}
+
+
 @bp.after_request
 def never_cache(response):
     """Back-office pages show health data: never keep them in any cache."""
