@@ -1,8 +1,10 @@
-"""Database connections: checked before use only after sitting idle, and reads without a transaction.
+"""Database connections: checked before use only after sitting idle, and single statements
+without a surrounding transaction.
 
 Every round trip to PostgreSQL costs both processes a wake-up. A page that only reads (a question
 page, the start page) needs one: its SELECT. Pinging each connection as it leaves the pool,
-then BEGIN and ROLLBACK around the read, made four.
+then BEGIN and ROLLBACK around the read, made four. A change made by one guarded statement
+(saving a page of answers) is atomic on its own and needs no BEGIN or COMMIT either.
 """
 
 from __future__ import annotations
@@ -44,16 +46,16 @@ def ping_connections_after_idle(engine: Engine) -> None:
 
 
 def configure_engines(app: Flask) -> None:
-    """Set up each engine of the app: idle pings, and an engine for reads that need no transaction."""
+    """Set up each engine of the app: idle pings, and an engine for statements that need no transaction."""
     with app.app_context():
         engine = db.engine
         for each in db.engines.values():
             ping_connections_after_idle(each)
-    app.extensions["read_engine"] = _read_engine(engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    app.extensions["single_statement_engine"] = _single_statement_engine(engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
 
-def _read_engine(engine: Engine, options: dict) -> Engine:
-    """An engine whose connections never open a transaction, for plain reads.
+def _single_statement_engine(engine: Engine, options: dict) -> Engine:
+    """An engine whose connections never open a transaction, for statements that stand alone.
 
     On PostgreSQL it has its own small pool of autocommit connections (so switching modes costs
     nothing per use) and is disposed with the main engine. SQLite's driver sends no BEGIN
@@ -62,14 +64,16 @@ def _read_engine(engine: Engine, options: dict) -> Engine:
     """
     if engine.dialect.name != "postgresql":
         return engine
-    read_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", **options)
-    ping_connections_after_idle(read_engine)
-    event.listen(engine, "engine_disposed", lambda _: read_engine.dispose())
-    return read_engine
+    single_statement_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", **options)
+    ping_connections_after_idle(single_statement_engine)
+    event.listen(engine, "engine_disposed", lambda _: single_statement_engine.dispose())
+    return single_statement_engine
 
 
 @contextmanager
-def reading() -> Iterator[Connection]:
-    """A connection for one or a few SELECTs that change nothing, outside the request's session."""
-    with current_app.extensions["read_engine"].connect() as connection:
+def statement_by_statement() -> Iterator[Connection]:
+    """A connection, outside the request's session, on which each statement stands alone: plain
+    reads, and changes made in one statement whose WHERE clause guards them."""
+    with current_app.extensions["single_statement_engine"].connect() as connection:
         yield connection
+        connection.commit()  # SQLite ends its implicit transaction; PostgreSQL has none to end

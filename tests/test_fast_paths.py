@@ -122,7 +122,7 @@ class RoundTrips:
 
     def __init__(self, app, folder) -> None:
         with app.app_context():
-            self.engines = {db.engine, app.extensions["read_engine"]}
+            self.engines = {db.engine, app.extensions["single_statement_engine"]}
         self.path = folder / "libpq-trace.txt"
         self.file = self.path.open("w")
 
@@ -179,3 +179,59 @@ def test_a_connection_idle_for_a_while_is_pinged_first_and_replaced_if_dead(post
         )
     assert patient.client.get("/book/where-it-hurts").status_code == 200
     assert patient.answer("where-it-hurts", valid_answers()["where-it-hurts"]).status_code == 303
+
+
+# --- saving a page in one statement ------------------------------------------------------------
+
+def test_a_save_that_another_tab_beat_is_merged_again_and_keeps_both_pages(app):
+    """Between reading the draft and saving it, another tab saves a different page."""
+    patient = started(app)
+    with app.app_context():
+        engine = app.extensions["single_statement_engine"]
+    other_tab = Patient(app.test_client())
+    other_tab.client.set_cookie("session", patient.client.get_cookie("session").value)
+    token = token_of(patient.client.get("/book/about-you"))
+    interrupted = []
+
+    def other_tab_saves_first(connection, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE DRAFTS") and not interrupted:
+            interrupted.append(True)
+            with app.app_context():
+                from intake.booking import services
+                from intake.timeutil import utcnow
+
+                draft = services.read_draft(patient_draft_id(app, patient), utcnow())
+                services.save_answers(draft, "where_it_hurts", {**valid_answers()["where-it-hurts"], "region": "hip"},
+                                      now=utcnow(), lifetime=timedelta(hours=1), today=date.today())
+
+    event.listen(engine, "before_cursor_execute", other_tab_saves_first)
+    try:
+        response = patient.client.post("/book/about-you", data={**valid_answers()["about-you"], "first_name": "Grace", "csrf_token": token})
+    finally:
+        event.remove(engine, "before_cursor_execute", other_tab_saves_first)
+
+    assert interrupted and response.status_code == 303
+    with app.app_context():
+        from intake.booking.models import Draft
+
+        answers = db.session.get(Draft, patient_draft_id(app, patient)).answers
+    assert answers["about_you"]["first_name"] == "Grace"
+    assert answers["where_it_hurts"]["region"] == "hip"
+
+
+def test_a_page_whose_save_keeps_clashing_is_shown_again_with_what_was_typed(app, monkeypatch):
+    from intake.booking import services
+
+    patient = started(app)
+    monkeypatch.setattr(services, "SAVE_ATTEMPTS", 0)
+    response = patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "region": "hip"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "It was being saved in another window at the same moment" in page
+    assert re.search(r'value="hip"[^>]*checked', page)
+
+
+def patient_draft_id(app, patient) -> str:
+    with app.test_request_context():
+        serializer = app.session_interface.get_signing_serializer(app)
+        return serializer.loads(patient.client.get_cookie("session").value)["draft_id"]

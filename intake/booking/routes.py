@@ -96,10 +96,12 @@ def _example_date() -> str:
     return f"{example.day} {example.month} {example.year}"
 
 
-def _render_step(step: Step, draft: LiveDraft | None, form: StepForm, timed_out: bool = False, status: int = 200):
+def _render_step(
+    step: Step, draft: LiveDraft | None, form: StepForm, timed_out: bool = False, save_clashed: bool = False, status: int = 200
+):
     return render_template(
         _template(step), step=step, form=form, back_url=_back_url(step, draft.answers if draft else {}),
-        timed_out=timed_out, example_date=_example_date(),
+        timed_out=timed_out, save_clashed=save_clashed, example_date=_example_date(),
     ), status
 
 
@@ -153,12 +155,12 @@ def question(slug: str):
     if request.method == "POST" and form.validate():
         try:
             saved = services.save_answers(
-                draft.id, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
+                draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
             )
         except services.DraftGone:
-            db.session.rollback()
             return _without_draft()
-        db.session.commit()
+        except services.DraftBusy:
+            return _render_step(step, draft, form, save_clashed=True, status=409)
         session.modified = True  # the cookie, like the draft, now lasts a lifetime from this answer
         if saved.raised_to is not None:
             # An answer made the request more urgent: the care card comes before anything else.

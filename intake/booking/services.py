@@ -18,7 +18,7 @@ from intake.booking.models import AssessmentRequest, Draft, StatusCount
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import recommendations_for
 from intake.clinic import Site, site_by_code
-from intake.database import reading
+from intake.database import statement_by_statement
 from intake.extensions import db
 from intake.timeutil import age_on
 from intake.mail.notifications import MailSettings, queue_new_request_emails
@@ -27,6 +27,8 @@ from intake.triage import TriageResult, Urgency, assess
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
+# The smallest step of a stored time: every save moves a draft's time on by at least this much.
+MOMENT = timedelta(microseconds=1)
 
 
 class DraftIncomplete(Exception):
@@ -64,17 +66,26 @@ def discard_draft(draft_id: str | None) -> None:
 
 @dataclass(frozen=True)
 class LiveDraft:
-    """What the pages need of a draft that has not expired: its id and the answers so far."""
+    """What the pages need of a draft that has not expired: its id, the answers so far, and when
+    they last changed (which a save checks, so it never overwrites a save it has not seen)."""
 
     id: str
     answers: Answers
+    updated_at: datetime
 
 
 DRAFTS = Draft.__table__
-# Built once: the statement and its cache key are reused by every page view.
-LIVE_DRAFT = select(DRAFTS.c.id, DRAFTS.c.answers).where(
+# Built once: the statements and their cache keys are reused by every page.
+LIVE_DRAFT = select(DRAFTS.c.id, DRAFTS.c.answers, DRAFTS.c.updated_at).where(
     DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.expires_at > bindparam("now")
 )
+SAVE_IF_UNCHANGED = (
+    update(DRAFTS)
+    .where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.updated_at == bindparam("seen_at"), DRAFTS.c.expires_at > bindparam("now"))
+    .values(answers=bindparam("answers"), updated_at=bindparam("saved_at"), expires_at=bindparam("expires_at"))
+)
+# Each failed attempt means another save of the same draft (another tab) landed in between.
+SAVE_ATTEMPTS = 5
 
 
 def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
@@ -84,9 +95,9 @@ def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
     """
     if not draft_id:
         return None
-    with reading() as connection:
+    with statement_by_statement() as connection:
         row = connection.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
-    return LiveDraft(row.id, row.answers) if row else None
+    return LiveDraft(row.id, row.answers, row.updated_at) if row else None
 
 
 def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
@@ -106,6 +117,10 @@ class DraftGone(Exception):
     """The draft expired or was sent between reading it and saving to it."""
 
 
+class DraftBusy(Exception):
+    """Other saves of the same draft kept landing first; the patient can simply send the page again."""
+
+
 @dataclass(frozen=True)
 class SavedAnswers:
     """All the draft's answers after a save, and the urgency they raised it to, if they did."""
@@ -115,25 +130,30 @@ class SavedAnswers:
 
 
 def save_answers(
-    draft_id: str, key: str, answers: dict[str, Any], *, now: datetime, lifetime: timedelta, today: date
+    draft: LiveDraft, key: str, answers: dict[str, Any], *, now: datetime, lifetime: timedelta, today: date
 ) -> SavedAnswers:
     """Store one page's answers and keep the draft alive for another lifetime.
 
-    The draft row is locked first and then read, so two pages saved at once (two tabs)
-    both keep their answers. Reports the new urgency when these answers raised it, because
-    the patient must then see its care card before anything else.
+    One UPDATE, made only if the draft is as it was read: if another page of the same draft
+    (another tab) was saved in between, the draft is read again and the answers merged anew,
+    so both pages keep their answers. Reports the new urgency when these answers raised it,
+    because the patient must then see its care card before anything else.
     """
-    locked = db.session.execute(
-        update(Draft).where(Draft.id == draft_id, Draft.expires_at > now).values(updated_at=now)
-    )
-    if not locked.rowcount:
-        raise DraftGone(draft_id)
-    draft = db.session.get(Draft, draft_id, populate_existing=True)
-    before = triage_answers(draft.answers, today).urgency
-    draft.answers = {**draft.answers, key: answers}
-    draft.expires_at = now + lifetime
-    after = triage_answers(draft.answers, today).urgency
-    return SavedAnswers(draft.answers, after if URGENCY_RANK[after] > URGENCY_RANK[before] else None)
+    for _ in range(SAVE_ATTEMPTS):
+        merged = {**draft.answers, key: answers}
+        with statement_by_statement() as connection:
+            saved = connection.execute(SAVE_IF_UNCHANGED, {
+                "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
+                "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
+            }).rowcount
+        if saved:
+            before = triage_answers(draft.answers, today).urgency
+            after = triage_answers(merged, today).urgency
+            return SavedAnswers(merged, after if URGENCY_RANK[after] > URGENCY_RANK[before] else None)
+        draft = read_draft(draft.id, now)
+        if draft is None:
+            raise DraftGone(key)
+    raise DraftBusy(key)
 
 
 def purge_expired_drafts(now: datetime) -> int:
