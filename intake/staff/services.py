@@ -18,6 +18,7 @@ from sqlalchemy import Row, Select, func, or_, select
 
 from intake import vocabulary
 from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
+from intake.database import statement_by_statement
 from intake.extensions import db
 from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffUser
 from intake.timeutil import LONDON
@@ -277,17 +278,19 @@ def request_page(
     counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
     """
     query = filtered_requests(filters)
-    if not (filters.site or filters.urgency or filters.date_from or filters.date_to or filters.search):
-        total = counts[filters.status] if filters.status else sum(counts.values())
-    else:
-        total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
-    return list(db.session.execute(shown).all()), total
+    with statement_by_statement() as connection:  # plain reads: no transaction to begin and end
+        if not (filters.site or filters.urgency or filters.date_from or filters.date_to or filters.search):
+            total = counts[filters.status] if filters.status else sum(counts.values())
+        else:
+            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        return list(connection.execute(shown).all()), total
 
 
 def status_counts() -> dict[str, int]:
     """How many requests are in each status (kept up to date as requests move)."""
-    counts = dict(db.session.execute(select(StatusCount.status, StatusCount.requests)).all())
+    with statement_by_statement() as connection:
+        counts = dict(connection.execute(select(StatusCount.status, StatusCount.requests)).all())
     return {status: counts.get(status, 0) for status in REQUEST_STATUSES}
 
 
