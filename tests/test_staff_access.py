@@ -538,6 +538,17 @@ def test_the_idle_limit_counts_from_the_last_request_and_defaults_to_30_minutes(
     assert not is_signed_in(staff.client)
 
 
+def test_the_session_cookie_is_sent_again_only_when_the_last_seen_time_moves_on_a_minute(app, make_staff, monkeypatch):
+    offset = [timedelta(0)]
+    monkeypatch.setattr(staff_routes, "utcnow", lambda: utcnow() + offset[0])
+    staff = signed_in(app, make_staff("reception"))
+    staff.client.get("/staff/")  # the first page's forms put a form token in the session
+    offset[0] = timedelta(seconds=30)
+    assert "Set-Cookie" not in staff.client.get("/staff/").headers
+    offset[0] = timedelta(seconds=61)
+    assert "session=" in staff.client.get("/staff/").headers["Set-Cookie"]
+
+
 # --- 6. the staff CLI ---------------------------------------------------------------------
 
 def test_cli_create_asks_twice_and_stores_only_an_argon2_hash(app, monkeypatch):

@@ -131,7 +131,7 @@ def start():
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
     services.discard_draft(session.get(SESSION_DRAFT))
-    draft_id = services.start_draft(utcnow(), _lifetime()).id  # read before the commit expires it
+    draft_id = services.start_draft(utcnow(), _lifetime())
     db.session.commit()
     session[SESSION_DRAFT] = draft_id
     session.permanent = True

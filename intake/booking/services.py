@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
@@ -50,12 +50,14 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def start_draft(now: datetime, lifetime: timedelta) -> Draft:
-    """Create an empty draft, clearing out any drafts that have expired."""
+def start_draft(now: datetime, lifetime: timedelta) -> str:
+    """Create an empty draft, clearing out any drafts that have expired; return its id."""
     purge_expired_drafts(now)
-    draft = Draft(id=secrets.token_urlsafe(32), answers={}, created_at=now, updated_at=now, expires_at=now + lifetime)
-    db.session.add(draft)
-    return draft
+    draft_id = secrets.token_urlsafe(32)
+    db.session.execute(
+        insert(Draft).values(id=draft_id, answers={}, created_at=now, updated_at=now, expires_at=now + lifetime)
+    )
+    return draft_id
 
 
 def discard_draft(draft_id: str | None) -> None:

@@ -36,6 +36,9 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 ALL_ROLES = ("reception", "clinician", "admin")
 PUBLIC_ENDPOINTS = {"staff.login"}
 SESSION_SEEN = "staff_seen"
+# The last-seen time is written at most this often: a cookie signed and sent again with every
+# page would cost each request, and a minute either way does not matter to a 30-minute limit.
+SEEN_PRECISION_SECONDS = 60
 # A larger page or id would overflow the database's integers (a 500 instead of an empty page or a 404).
 MAX_AUDIT_PAGE = 1_000_000
 MAX_ROW_ID = 2**31 - 1
@@ -77,7 +80,8 @@ def require_staff():
         logout_user()
         session.clear()
         return _redirect("staff.login", idle=1)
-    session[SESSION_SEEN] = now
+    if now - session.get(SESSION_SEEN, 0) >= SEEN_PRECISION_SECONDS:
+        session[SESSION_SEEN] = now
     view = current_app.view_functions.get(request.endpoint)
     if current_user.role not in getattr(view, "staff_roles", frozenset()):
         abort(403)
