@@ -154,16 +154,15 @@ def requests():
     filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     page_size = current_app.config["STAFF_PAGE_SIZE"]
-    counts = services.status_counts()
-    rows, total = services.request_page(filters, page, page_size, counts)
+    listed = services.list_page(filters, page, page_size)
     return render_template(
         "staff/requests.html",
-        rows=rows,
-        total=total,
+        rows=listed.rows,
+        total=listed.total,
         page=page,
-        pages=max(1, -(-total // page_size)),
+        pages=max(1, -(-listed.total // page_size)),
         filters=filters,
-        counts=counts,
+        counts=listed.counts,
         statuses=services.STATUS_WORDS,
     )
 

@@ -269,29 +269,35 @@ LIST_COLUMNS = (
 )
 
 
-def request_page(
-    filters: RequestFilters, page: int, page_size: int, counts: dict[str, int]
-) -> tuple[list[Row], int]:
-    """One page of the filtered list (the columns it shows), and how many requests match in all.
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the back-office list: its rows, how many requests match, and the per-status counts."""
+
+    rows: list[Row]
+    total: int
+    counts: dict[str, int]
+
+
+STATUS_COUNTS = select(StatusCount.status, StatusCount.requests)
+
+
+def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
+    """One page of the filtered list (the columns it shows), how many requests match in all, and
+    how many are in each status; plain reads on one connection, with no transaction.
 
     With no filter but status, the total comes from the per-status counts instead of
     counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
     """
     query = filtered_requests(filters)
     shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
-    with statement_by_statement() as connection:  # plain reads: no transaction to begin and end
+    with statement_by_statement() as connection:
+        stored_counts = dict(connection.execute(STATUS_COUNTS).all())
+        counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
         if not (filters.site or filters.urgency or filters.date_from or filters.date_to or filters.search):
             total = counts[filters.status] if filters.status else sum(counts.values())
         else:
             total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        return list(connection.execute(shown).all()), total
-
-
-def status_counts() -> dict[str, int]:
-    """How many requests are in each status (kept up to date as requests move)."""
-    with statement_by_statement() as connection:
-        counts = dict(connection.execute(select(StatusCount.status, StatusCount.requests)).all())
-    return {status: counts.get(status, 0) for status in REQUEST_STATUSES}
+        return ListPage(list(connection.execute(shown).all()), total, counts)
 
 
 def find_request(reference: str) -> AssessmentRequest | None:
