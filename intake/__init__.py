@@ -18,7 +18,9 @@ from intake.choice_markup import choice_items
 from intake.config import build_config
 from intake.database import configure_engines
 from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
-from intake.security import add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts
+from intake.security import (
+    SigningOnceSessionInterface, add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
+)
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_settings(app)
+    app.session_interface = SigningOnceSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, rate limits must see the patient's address, not the proxy's.
         proxies = app.config["TRUSTED_PROXIES"]

@@ -147,3 +147,18 @@ def test_a_nul_character_in_an_address_is_refused_before_any_query(staff_client,
     response = admin.client.get(path)
     assert response.status_code == 400
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_session_cookies_follow_a_changed_secret_key_and_its_fallbacks(app):
+    """The session's signing serializer is kept between requests, but never past a key change."""
+    from conftest import Patient
+
+    patient = Patient(app.test_client())
+    patient.start()
+    assert patient.client.get("/book/about-you").status_code == 200
+    app.secret_key = "a-new-secret-key-after-rotation-0123456789"
+    assert patient.client.get("/book/about-you").status_code == 303  # the old cookie is no longer trusted
+    patient.start()
+    app.config["SECRET_KEY_FALLBACKS"] = [app.secret_key]
+    app.secret_key = "yet-another-secret-key-rotated-again-98765"
+    assert patient.client.get("/book/about-you").status_code == 200  # signed with a key now among the fallbacks
