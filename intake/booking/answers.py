@@ -10,7 +10,7 @@ from typing import Any
 from flask import url_for
 
 from intake.booking.forms import DateInputField, format_phone_for_display
-from intake.booking.journey import Answers, applicable_steps, answer_key
+from intake.booking.journey import Answers, Step, answer_key, applicable_steps
 from intake.forms import CheckboxesField, ChoiceField, choice_words
 
 
@@ -46,12 +46,25 @@ def _readable(field, value: Any) -> str:
     return value or "Not given"
 
 
+# Blank forms, one per page and settings, read for their questions' labels and choices only.
+_LABEL_FORMS: dict[tuple[str, str], Any] = {}
+
+
+def _labels_form(step: Step, config: Mapping[str, Any]):
+    """A blank form of the page, for its labels and choices: built once, not on every check page."""
+    key = (step.slug, repr(step.options(config)))
+    form = _LABEL_FORMS.get(key)
+    if form is None:
+        form = _LABEL_FORMS[key] = step.build_form(config, meta={"csrf": False}, formdata=None)
+    return form
+
+
 def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[SummarySection]:
     """Every answer that counts, grouped by page, in the order they were asked."""
     sections = []
     for step in applicable_steps(answers):
         stored = answers[answer_key(step)]
-        form = step.build_form(config, meta={"csrf": False}, formdata=None)
+        form = _labels_form(step, config)
         change_url = url_for("booking.question", slug=step.slug, change=1)
         rows = [
             SummaryRow(str(field.label.text), _readable(field, stored.get(field.name)), f"{change_url}#{field.id}")

@@ -265,11 +265,12 @@ def submit_draft(
     submit of the same draft (double click, back and resubmit, a retried POST) returns the
     request the first one stored instead of storing another.
     """
-    existing = find_request_by_submission_key(draft_id)
-    if existing is not None:
-        return Submission(existing, created=False)
     draft = load_draft(draft_id, now)
     if draft is None:
+        # Sent already (its draft goes in the same transaction as the request is stored)?
+        existing = find_request_by_submission_key(draft_id)
+        if existing is not None:
+            return Submission(existing, created=False)
         raise DraftIncomplete("The draft has expired or does not exist.")
     if first_unanswered_step(draft.answers) is not None:
         raise DraftIncomplete("Some questions have not been answered yet.")
