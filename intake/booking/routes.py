@@ -130,9 +130,7 @@ def start():
 @limiter.limit(lambda: current_app.config["START_LIMIT_PER_ADDRESS"])
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
-    services.discard_draft(session.get(SESSION_DRAFT))
-    draft_id = services.start_draft(utcnow(), _lifetime())
-    db.session.commit()
+    draft_id = services.start_draft(session.get(SESSION_DRAFT), utcnow(), _lifetime())
     session[SESSION_DRAFT] = draft_id
     session.permanent = True
     return _redirect("booking.question", slug=STEPS[0].slug)

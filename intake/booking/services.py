@@ -50,20 +50,21 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def start_draft(now: datetime, lifetime: timedelta) -> str:
-    """Create an empty draft, clearing out any drafts that have expired; return its id."""
-    purge_expired_drafts(now)
+def start_draft(replacing: str | None, now: datetime, lifetime: timedelta) -> str:
+    """Create an empty draft, dropping the one it replaces (the patient chose to start again)
+    and any that have expired; return its id.
+
+    Three statements that each stand alone, sent without the ORM or a transaction around them.
+    """
     draft_id = secrets.token_urlsafe(32)
-    db.session.execute(
-        insert(Draft).values(id=draft_id, answers={}, created_at=now, updated_at=now, expires_at=now + lifetime)
-    )
+    with statement_by_statement() as connection:
+        if replacing:
+            connection.execute(DISCARD_DRAFT, {"draft_id": replacing})
+        connection.execute(PURGE_EXPIRED, {"now": now})
+        connection.execute(NEW_DRAFT, {
+            "id": draft_id, "answers": {}, "created_at": now, "updated_at": now, "expires_at": now + lifetime,
+        })
     return draft_id
-
-
-def discard_draft(draft_id: str | None) -> None:
-    """Delete a draft the patient has chosen to start again from."""
-    if draft_id:
-        db.session.execute(delete(Draft).where(Draft.id == draft_id))
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ SAVE_IF_UNCHANGED = (
     .where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.updated_at == bindparam("seen_at"), DRAFTS.c.expires_at > bindparam("now"))
     .values(answers=bindparam("answers"), updated_at=bindparam("saved_at"), expires_at=bindparam("expires_at"))
 )
+DISCARD_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"))
+PURGE_EXPIRED = delete(DRAFTS).where(DRAFTS.c.expires_at <= bindparam("now"))
+NEW_DRAFT = insert(DRAFTS)
 # Each failed attempt means another save of the same draft (another tab) landed in between.
 SAVE_ATTEMPTS = 5
 
@@ -160,8 +164,7 @@ def save_answers(
 
 def purge_expired_drafts(now: datetime) -> int:
     """Delete every expired draft; return how many were deleted."""
-    result = db.session.execute(delete(Draft).where(Draft.expires_at <= now))
-    return result.rowcount or 0
+    return db.session.execute(PURGE_EXPIRED, {"now": now}).rowcount or 0
 
 
 def _safety_answers(answers: Answers) -> dict[str, bool]:
