@@ -14,7 +14,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, Select, func, or_, select
+from flask_login import UserMixin
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 
 from intake import vocabulary
 from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
@@ -118,15 +119,45 @@ def end_all_sessions(user: StaffUser) -> None:
     user.session_version += 1
 
 
-def load_staff(user_id: str) -> StaffUser | None:
-    """Find the signed-in user from the login cookie's 'id:version', if that session is still valid."""
+@dataclass(frozen=True, eq=False)
+class SignedInStaff(UserMixin):
+    """The member of staff a login cookie names, as read for one request: who they are, their
+    role, and whether the account may still be used. Changes to the account itself go through
+    the StaffUser row (see `logout`)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    session_version: int
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+STAFF_BY_ID = select(
+    StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role, StaffUser.active, StaffUser.session_version
+).where(StaffUser.id == bindparam("staff_id"))
+
+
+def load_staff(user_id: str) -> SignedInStaff | None:
+    """Find the signed-in user from the login cookie's 'id:version', if that session is still valid.
+
+    Read on every back-office request, so it is one plain SELECT with no transaction.
+    """
     raw_id, _, version = user_id.partition(":")
     if not raw_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(StaffUser, int(raw_id))
-    if user is None or user.session_version != int(version):
+    with statement_by_statement() as connection:
+        row = connection.execute(STAFF_BY_ID, {"staff_id": int(raw_id)}).first()
+    if row is None or row.session_version != int(version):
         return None
-    return user
+    return SignedInStaff(**row._mapping)
 
 
 def clinicians() -> list[StaffUser]:
@@ -138,7 +169,7 @@ def clinicians() -> list[StaffUser]:
 
 # --- the audit log ------------------------------------------------------------------------
 
-def audit(user: StaffUser | None, action: str, request: AssessmentRequest | None = None, now: datetime | None = None, **detail) -> None:
+def audit(user: StaffUser | SignedInStaff | None, action: str, request: AssessmentRequest | None = None, now: datetime | None = None, **detail) -> None:
     """Record what a member of staff did or saw (the caller commits, with the action itself)."""
     db.session.add(AuditEvent(
         at=now or datetime.now(timezone.utc),
@@ -312,7 +343,7 @@ def allowed_next(status: str) -> list[str]:
     return [candidate for candidate in REQUEST_STATUSES if candidate in TRANSITIONS[status] and candidate != "booked"]
 
 
-def change_status(request: AssessmentRequest, new_status: str, user: StaffUser, now: datetime) -> None:
+def change_status(request: AssessmentRequest, new_status: str, user: StaffUser | SignedInStaff, now: datetime) -> None:
     """Move a request on, if the rules allow it (booking goes through book_appointment)."""
     if new_status == "booked":
         raise StaffError("To book, choose a date, time and clinician.")
@@ -327,7 +358,7 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffUser, 
     request.updated_at = now
 
 
-def add_note(request: AssessmentRequest, body: str, user: StaffUser, now: datetime) -> RequestNote:
+def add_note(request: AssessmentRequest, body: str, user: StaffUser | SignedInStaff, now: datetime) -> RequestNote:
     """Add a note to a request (notes are never edited)."""
     text = body.strip()
     if not text:
@@ -359,7 +390,7 @@ def book_appointment(
     minutes: int,
     clinician: StaffUser,
     site_code: str,
-    user: StaffUser,
+    user: StaffUser | SignedInStaff,
     now: datetime,
 ) -> Appointment:
     """Book the assessment: the time is entered in Europe/London and stored in UTC.
