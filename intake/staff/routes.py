@@ -27,6 +27,7 @@ from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings, queue_booking_confirmation
 from intake.mail.outbox import send_after_commit
 from intake.staff import services
+from intake.staff.list_markup import london_time, request_rows
 from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
 from intake.staff.models import StaffUser
 from intake.timeutil import LONDON, utcnow
@@ -341,7 +342,9 @@ def retry_email(message_id: int):
 @bp.app_template_filter("london")
 def london(value: datetime | str) -> str:
     """Show a UTC time (or its ISO text, as kept in the audit log) as clinic (Europe/London) time."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
+    return london_time(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+bp.add_app_template_global(request_rows)
 
 
