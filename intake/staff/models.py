@@ -15,12 +15,29 @@ from intake.timeutil import UTCDateTime, utcnow
 ROLES = ("reception", "clinician", "admin")
 
 
-class StaffUser(UserMixin, db.Model):
-    """Someone who works at the clinic and can sign in to the back office.
+class StaffLogin(UserMixin):
+    """What Flask-Login asks of a member of staff, for the account row and for the small
+    read-only copy loaded on every back-office request (`services.SignedInStaff`).
 
     `session_version` is part of the login cookie's user id: raising it (on logout or when
     the account is disabled) ends every session of this user at once.
     """
+
+    id: int
+    active: bool
+    session_version: int
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        """The login cookie holds the id and the session version together."""
+        return f"{self.id}:{self.session_version}"
+
+
+class StaffUser(StaffLogin, db.Model):
+    """Someone who works at the clinic and can sign in to the back office."""
 
     __tablename__ = "staff_users"
     __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(role) for role in ROLES)})", name="role_known"),)
@@ -34,14 +51,6 @@ class StaffUser(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    def get_id(self) -> str:
-        """The login cookie holds the id and the session version together."""
-        return f"{self.id}:{self.session_version}"
 
 
 class AuditEvent(db.Model):

@@ -14,14 +14,13 @@ from datetime import date, datetime, time, timedelta, timezone
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_login import UserMixin
 from sqlalchemy import Row, Select, bindparam, func, or_, select
 
 from intake import vocabulary
 from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
 from intake.database import statement_by_statement
 from intake.extensions import db
-from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffUser
+from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffLogin, StaffUser
 from intake.timeutil import LONDON
 
 MIN_PASSWORD_LENGTH = 12
@@ -120,7 +119,7 @@ def end_all_sessions(user: StaffUser) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class SignedInStaff(UserMixin):
+class SignedInStaff(StaffLogin):
     """The member of staff a login cookie names, as read for one request: who they are, their
     role, and whether the account may still be used. Changes to the account itself go through
     the StaffUser row (see `logout`)."""
@@ -131,13 +130,6 @@ class SignedInStaff(UserMixin):
     role: str
     active: bool
     session_version: int
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
 
 
 STAFF_BY_ID = select(
