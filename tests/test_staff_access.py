@@ -340,6 +340,17 @@ def test_a_failed_sign_in_never_writes_the_password_back_into_the_page(app, make
     assert STAFF_PASSWORD not in disabled
 
 
+@pytest.mark.parametrize("email", ["\x00", "reception\x00@clinic.example", "a\u202eb@clinic.example"])
+def test_an_email_with_control_characters_is_refused_next_to_the_box_not_looked_up(app, make_staff, email):
+    """A NUL cannot be compared with PostgreSQL's text: it must be refused before any lookup."""
+    make_staff("reception")
+    response = login(app.test_client(), email, "a long test passphrase")
+    assert response.status_code == 200
+    assert "Email address must not contain special control characters" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 0
+
+
 def test_a_disabled_account_cannot_sign_in_and_gets_the_same_message(app, make_staff):
     """After `flask staff disable`, the right password gives the same refusal as a wrong one."""
     email = make_staff("reception")

@@ -20,7 +20,12 @@ ACCOUNT_NUMBER = re.compile(r"[0-9]{1,9}")
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = StringField("Email address", filters=[strip_text], validators=[RequiredText("Enter your email address"), max_length("Email address", 254)])
+    email = StringField(
+        "Email address",
+        filters=[strip_text],
+        # PlainText keeps a NUL out of the account lookup (PostgreSQL refuses to compare text holding one).
+        validators=[RequiredText("Enter your email address"), max_length("Email address", 254), PlainText("Email address")],
+    )
     password = PasswordField("Password", validators=[RequiredText("Enter your password"), max_length("Password", 200)])
 
 
