@@ -19,8 +19,9 @@ from intake.config import build_config
 from intake.database import configure_engines
 from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.security import (
-    SigningOnceSessionInterface, add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
+    add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
 )
+from intake.signing import RememberingSessionInterface, reuse_recent_form_tokens
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_settings(app)
-    app.session_interface = SigningOnceSessionInterface()
+    app.session_interface = RememberingSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, rate limits must see the patient's address, not the proxy's.
         proxies = app.config["TRUSTED_PROXIES"]
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_engines(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    reuse_recent_form_tokens(app)
     mailer.init_app(app)
     # Only the back office's pages show who is signed in (its blueprint adds current_user).
     login_manager.init_app(app, add_context_processor=False)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, abort, current_app, request
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
 
 # Our own files only: no inline script or style, no third-party origins, never framed.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -33,20 +31,6 @@ MINIMUM_SECRET_LENGTH = 32
 # A text box people never see (hidden by the stylesheet and from screen readers) but form-filling
 # robots do: anything typed in it marks the post as automated. The name avoids words browsers autofill.
 HONEYPOT_FIELD = "extra_reference_code"
-
-
-class SigningOnceSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the signing serializer built once for each set of keys
-    rather than twice a request (reading the cookie and writing it)."""
-
-    def __init__(self) -> None:
-        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if keys not in self._serializers:
-            self._serializers = {keys: super().get_signing_serializer(app)}  # a changed key replaces the old
-        return self._serializers[keys]
 
 
 class UnsafeConfiguration(RuntimeError):
