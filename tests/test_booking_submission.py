@@ -15,10 +15,10 @@ from intake.mail.notifications import MailSettings
 from intake.timeutil import utcnow
 
 
-def submit(app, draft_id: str) -> services.Submission:
-    """Call the submit service as the check page does."""
+def submit(app, draft: services.LiveDraft) -> services.Submission:
+    """Call the submit service as the check page does, with the draft as the page read it."""
     return services.submit_draft(
-        draft_id,
+        draft,
         marketing_opt_in=False,
         now=utcnow(),
         today=utcnow().date(),
@@ -77,13 +77,14 @@ def test_simultaneous_double_click_stores_one_request(app, client, patient):
 
 
 def test_submit_service_returns_the_stored_request_when_called_again(app, patient):
-    """The service itself is idempotent per draft."""
+    """The service itself is idempotent per draft: a second submit of the draft as read before
+    the first (a retried POST) returns the first's request."""
     patient.answer_all()
     with app.app_context():
-        draft = db.session.execute(db.select(Draft)).scalar_one()
-        first = submit(app, draft.id)
+        draft = services.read_draft(db.session.execute(db.select(Draft.id)).scalar_one(), utcnow())
+        first = submit(app, draft)
         db.session.commit()
-        again = submit(app, draft.id)
+        again = submit(app, draft)
         assert first.created and not again.created
         assert again.request.reference == first.request.reference
 
@@ -91,9 +92,9 @@ def test_submit_service_returns_the_stored_request_when_called_again(app, patien
 def test_an_incomplete_draft_cannot_be_submitted(app, patient):
     patient.start()
     with app.app_context():
-        draft = db.session.execute(db.select(Draft)).scalar_one()
+        draft = services.read_draft(db.session.execute(db.select(Draft.id)).scalar_one(), utcnow())
         with pytest.raises(services.DraftIncomplete):
-            submit(app, draft.id)
+            submit(app, draft)
 
 
 def test_references_are_unique_even_when_the_generator_repeats(app, monkeypatch):
@@ -306,3 +307,31 @@ def _draft_id(app, client) -> str:
     with app.test_request_context():
         serializer = app.session_interface.get_signing_serializer(app)
         return serializer.loads(client.get_cookie("session").value)["draft_id"]
+
+
+def test_answers_changed_in_another_window_while_sending_are_checked_again_not_sent(app, client, patient, monkeypatch):
+    """If another window saves an answer between the check page reading the draft and storing the
+    request, nothing is stored: the patient is shown their answers as they now are, to send again."""
+    patient.answer_all()
+    token = CSRF_PATTERN.search(client.get("/book/check").get_data(as_text=True)).group(1)
+    real_submit = services.submit_draft
+
+    def after_another_window_saved(draft, **options):
+        services.save_answers(
+            draft, "how_it_feels", {**draft.answers["how_it_feels"], "pain_now": "9"},
+            now=utcnow(), lifetime=timedelta(minutes=45), today=utcnow().date(),
+        )
+        return real_submit(draft, **options)
+
+    monkeypatch.setattr(services, "submit_draft", after_another_window_saved)
+    response = client.post("/book/check", data={"consent": "y", "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/book/check?changed=1")
+    assert count(app, AssessmentRequest) == 0
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "changed in another window" in page
+
+    monkeypatch.setattr(services, "submit_draft", real_submit)
+    token = CSRF_PATTERN.search(page).group(1)
+    assert client.post("/book/check", data={"consent": "y", "csrf_token": token}).status_code == 303
+    with app.app_context():
+        assert db.session.execute(db.select(AssessmentRequest.pain_now)).scalar_one() == 9

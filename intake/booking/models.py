@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, text, update
+from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, bindparam, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake import vocabulary
@@ -123,10 +123,16 @@ class StatusCount(db.Model):
         if old == new:
             return
         if old is not None:
-            db.session.execute(update(StatusCount).where(StatusCount.status == old).values(requests=StatusCount.requests - 1))
-        db.session.execute(update(StatusCount).where(StatusCount.status == new).values(requests=StatusCount.requests + 1))
+            db.session.execute(LEAVE_STATUS, {"counted_status": old})
+        db.session.execute(JOIN_STATUS, {"counted_status": new})
 
     @staticmethod
     def create_rows() -> None:
         """Add a zero count for every status (for a database built without migrations, as in tests)."""
         db.session.add_all(StatusCount(status=status, requests=0) for status in REQUEST_STATUSES)
+
+
+# Built once, as plain table statements: counts are changed in the database, never loaded as objects.
+_COUNTS = StatusCount.__table__
+JOIN_STATUS = update(_COUNTS).where(_COUNTS.c.status == bindparam("counted_status")).values(requests=_COUNTS.c.requests + 1)
+LEAVE_STATUS = update(_COUNTS).where(_COUNTS.c.status == bindparam("counted_status")).values(requests=_COUNTS.c.requests - 1)

@@ -195,7 +195,7 @@ def check():
     if form.validate_on_submit():
         try:
             submission = services.submit_draft(
-                draft.id,
+                draft,
                 marketing_opt_in=form.marketing.data,
                 now=utcnow(),
                 today=today_in_london(),
@@ -205,6 +205,8 @@ def check():
             )
         except services.DraftIncomplete:
             return _without_draft()
+        except services.DraftChanged:
+            return _redirect("booking.check", changed=1)
         reference = submission.request.reference  # before the commit expires the request
         db.session.commit()
         send_after_commit(list(submission.email_ids))
@@ -215,7 +217,10 @@ def check():
 def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
     triage = services.triage_answers(draft.answers, today_in_london())
     sections = summary_sections(draft.answers, current_app.config)
-    return render_template("booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out), status
+    return render_template(
+        "booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out,
+        answers_changed=bool(request.args.get("changed")),
+    ), status
 
 
 def _remember_and_confirm(reference: str):

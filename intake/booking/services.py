@@ -35,6 +35,10 @@ class DraftIncomplete(Exception):
     """The draft is missing answers that must be given before it can be submitted."""
 
 
+class DraftChanged(Exception):
+    """The answers were changed (in another tab) after the patient checked them: they must check again."""
+
+
 @dataclass(frozen=True)
 class Submission:
     """The outcome of submitting a draft: the stored request, whether this call stored it,
@@ -90,8 +94,11 @@ SAVE_IF_UNCHANGED = (
 DISCARD_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"))
 PURGE_EXPIRED = delete(DRAFTS).where(DRAFTS.c.expires_at <= bindparam("now"))
 NEW_DRAFT = insert(DRAFTS)
+DISCARD_CHECKED_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.updated_at == bindparam("seen_at"))
 # Each failed attempt means another save of the same draft (another tab) landed in between.
 SAVE_ATTEMPTS = 5
+# A reference is drawn again only if the one drawn is taken: one chance in about 10^12 a request.
+REFERENCE_ATTEMPTS = 3
 
 
 def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
@@ -104,16 +111,6 @@ def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
     with statement_by_statement() as connection:
         row = connection.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
     return LiveDraft(row.id, row.answers, row.updated_at) if row else None
-
-
-def load_draft(draft_id: str | None, now: datetime) -> Draft | None:
-    """Return the live draft with this id in the session, to change it, or None if it has expired."""
-    if not draft_id:
-        return None
-    draft = db.session.get(Draft, draft_id)
-    if draft is None or draft.expires_at <= now:
-        return None
-    return draft
 
 
 URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
@@ -200,22 +197,14 @@ def find_request_by_reference(reference: str) -> AssessmentRequest | None:
     return db.session.execute(select(AssessmentRequest).where(AssessmentRequest.reference == reference)).scalar_one_or_none()
 
 
-def _unused_reference() -> str:
-    """Pick a reference no stored request has (the unique constraint still guards a race)."""
-    while True:
-        reference = new_reference()
-        if find_request_by_reference(reference) is None:
-            return reference
-
-
-def _build_request(draft: Draft, marketing_opt_in: bool, now: datetime, today: date) -> AssessmentRequest:
+def _build_request(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: datetime, today: date) -> AssessmentRequest:
     """Turn a complete draft into a request record."""
     answers = relevant_answers(draft.answers)
     about, where = answers["about_you"], answers["where_it_hurts"]
     feels, when = answers["how_it_feels"], answers["when_and_where"]
     triage = triage_answers(draft.answers, today)
     return AssessmentRequest(
-        reference=_unused_reference(),
+        reference=reference,
         submission_key=draft.id,
         status="new",
         urgency=triage.urgency.value,
@@ -252,7 +241,7 @@ def _build_request(draft: Draft, marketing_opt_in: bool, now: datetime, today: d
 
 
 def submit_draft(
-    draft_id: str,
+    draft: LiveDraft,
     *,
     marketing_opt_in: bool,
     now: datetime,
@@ -264,38 +253,50 @@ def submit_draft(
     """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
     The request, its outbox emails and the draft's removal are one transaction (the caller
-    commits); the emails are delivered after the commit, never here. A second
-    submit of the same draft (double click, back and resubmit, a retried POST) returns the
-    request the first one stored instead of storing another.
+    commits); the emails are delivered after the commit, never here. The draft is deleted
+    only if it is still as the patient checked it. A second submit of the same draft (double
+    click, back and resubmit, a retried POST) returns the request the first one stored
+    instead of storing another: the draft's id is unique among requests.
     """
-    draft = load_draft(draft_id, now)
-    if draft is None:
-        # Sent already (its draft goes in the same transaction as the request is stored)?
-        existing = find_request_by_submission_key(draft_id)
-        if existing is not None:
-            return Submission(existing, created=False)
-        raise DraftIncomplete("The draft has expired or does not exist.")
     if first_unanswered_step(draft.answers) is not None:
         raise DraftIncomplete("Some questions have not been answered yet.")
-    request = _build_request(draft, marketing_opt_in, now, today)
-    try:
-        db.session.add(request)
-        db.session.delete(draft)
-        db.session.flush()
-        StatusCount.record(None, request.status)
-        emails = queue_new_request_emails(
-            request,
-            site_by_code(sites, request.site_code),
-            mail_settings,
-            articles=[item.article for item in recommendations_for(request, article_index)],
-        )
-        db.session.flush()
-    except (IntegrityError, OperationalError):
-        # Another submit of this draft won the race: drop this attempt and use what it stored.
-        # (No savepoint: pysqlite's transaction handling does not support them reliably.)
-        db.session.rollback()
-        existing = find_request_by_submission_key(draft_id)
-        if existing is None:
-            raise
+    attempt = 0
+    while True:
+        attempt += 1
+        request = _build_request(draft, new_reference(), marketing_opt_in, now, today)
+        try:
+            db.session.add(request)
+            db.session.flush()
+            if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
+                db.session.rollback()
+                return _submitted_already(draft, now)
+            StatusCount.record(None, request.status)
+            emails = queue_new_request_emails(
+                request,
+                site_by_code(sites, request.site_code),
+                mail_settings,
+                articles=[item.article for item in recommendations_for(request, article_index)],
+            )
+            db.session.flush()
+        except (IntegrityError, OperationalError) as error:
+            # Another submit of this draft won the race: drop this attempt and use what it
+            # stored. Otherwise, once in about 10^12 requests, the reference was taken: draw
+            # another. (No savepoint: pysqlite's transaction handling does not support them reliably.)
+            db.session.rollback()
+            existing = find_request_by_submission_key(draft.id)
+            if existing is not None:
+                return Submission(existing, created=False)
+            if isinstance(error, OperationalError) or attempt == REFERENCE_ATTEMPTS:
+                raise
+        else:
+            return Submission(request, created=True, email_ids=tuple(email.id for email in emails))
+
+
+def _submitted_already(draft: LiveDraft, now: datetime) -> Submission:
+    """The draft was not as checked: sent already, expired, or changed in another tab since."""
+    existing = find_request_by_submission_key(draft.id)
+    if existing is not None:
         return Submission(existing, created=False)
-    return Submission(request, created=True, email_ids=tuple(email.id for email in emails))
+    if read_draft(draft.id, now) is not None:
+        raise DraftChanged("The answers changed after they were checked.")
+    raise DraftIncomplete("The draft has expired or does not exist.")
