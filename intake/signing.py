@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, g, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 # Enough for every browser active in the last few minutes on one server process.
 MAX_REMEMBERED = 4096
@@ -21,6 +21,8 @@ MAX_REMEMBERED = 4096
 # so a page's token is never more than this much older than one signed for it would be.
 FORM_TOKEN_REUSE_SHARE = 0.02
 FORM_TOKEN_REUSE_MAX_SECONDS = 60
+# Only its clock is used: the time that signed values are dated and checked by.
+_SIGNING_CLOCK = TimestampSigner("clock only")
 
 
 def _copy(value: Any) -> Any:
@@ -64,7 +66,7 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         known = self._cookies.get(cookie)
         if known is not None:
             signed_at, data = known
-            age = serializer.make_signer().get_timestamp() - signed_at
+            age = _SIGNING_CLOCK.get_timestamp() - signed_at
             if 0 <= age <= max_age:
                 return self.session_class(_copy(data))
             del self._cookies[cookie]
@@ -84,7 +86,7 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
             if cookie.startswith(name):
                 # The browser sends this cookie with its next page: remember what it holds. It was
                 # signed during this second or the one before, so it is taken to be a second older.
-                signed_at = self.get_signing_serializer(app).make_signer().get_timestamp() - 1
+                signed_at = _SIGNING_CLOCK.get_timestamp() - 1
                 self._remember(cookie[len(name):].split(";", 1)[0], signed_at, dict(session))
 
 
@@ -102,15 +104,11 @@ def reuse_recent_form_tokens(app: Flask) -> None:
     if reuse_seconds <= 0:
         return
 
-    def now() -> int:
-        # The clock the token's age is checked against when it comes back.
-        return URLSafeTimedSerializer("").make_signer().get_timestamp()
-
     @app.before_request
     def recent_form_token() -> None:
         secret = session.get(field)
         known = signed_tokens.get(secret) if isinstance(secret, str) else None
-        if known is not None and 0 <= now() - known[0] <= reuse_seconds:
+        if known is not None and 0 <= _SIGNING_CLOCK.get_timestamp() - known[0] <= reuse_seconds:
             setattr(g, field, known[1])
 
     @app.after_request
@@ -119,6 +117,6 @@ def reuse_recent_form_tokens(app: Flask) -> None:
         if isinstance(secret, str) and signed is not None and signed_tokens.get(secret, (0, None))[1] != signed:
             if len(signed_tokens) >= MAX_REMEMBERED:
                 signed_tokens.clear()
-            signed_tokens[secret] = (now() - 1, signed)  # signed this second or the one before
+            signed_tokens[secret] = (_SIGNING_CLOCK.get_timestamp() - 1, signed)  # signed this second or the one before
         return response
 
