@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from intake.clinic import Site, load_sites
+from intake.signing import COOKIE_RENEWAL_SECONDS
 
 BYTES_PER_KIB = 1024
 
@@ -84,7 +85,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # The form token lives as long as a draft, so a patient who pauses mid-journey
         # is not caught out sooner than their answers expire.
         "WTF_CSRF_TIME_LIMIT": draft_minutes * 60,
-        "PERMANENT_SESSION_LIFETIME": draft_minutes * 60,
+        # The cookie is renewed with an answer only once it is a minute old (intake.signing), so it
+        # lasts that minute longer than the draft and always outlives it.
+        "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + COOKIE_RENEWAL_SECONDS,
         # A patient's cookie is renewed with their draft, when an answer is saved, rather than
         # signed and sent again with every page they view.
         "SESSION_REFRESH_EACH_REQUEST": False,

@@ -23,6 +23,9 @@ FORM_TOKEN_REUSE_SHARE = 0.02
 FORM_TOKEN_REUSE_MAX_SECONDS = 60
 # Only its clock is used: the time that signed values are dated and checked by.
 _SIGNING_CLOCK = TimestampSigner("clock only")
+# A cookie asked to be renewed is signed again only once it is this old, so a patient answering
+# page after page is not sent a new cookie with each answer. Cookies last this much longer to match.
+COOKIE_RENEWAL_SECONDS = 60
 
 
 def _copy(value: Any) -> Any:
@@ -34,9 +37,23 @@ def _copy(value: Any) -> Any:
     return value  # str, bool, numbers, and the tagged types Flask stores (tuples of these, Markup...)
 
 
+class DatedSession(SecureCookieSession):
+    """A session that knows when its cookie was signed (None when the browser sent none)."""
+
+    signed_at: int | None = None
+
+
+def renew_cookie(session: DatedSession) -> None:
+    """Start the cookie's lifetime again from now, unless it was signed within the last minute."""
+    if session.signed_at is None or _SIGNING_CLOCK.get_timestamp() - session.signed_at >= COOKIE_RENEWAL_SECONDS:
+        session.modified = True
+
+
 class RememberingSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signing serializer built once for each set of keys,
     and each cookie's contents remembered once checked (or once signed here), until it expires."""
+
+    session_class = DatedSession
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
@@ -68,14 +85,19 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
             signed_at, data = known
             age = _SIGNING_CLOCK.get_timestamp() - signed_at
             if 0 <= age <= max_age:
-                return self.session_class(_copy(data))
+                return self._dated(_copy(data), signed_at)
             del self._cookies[cookie]
         try:
             data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         self._remember(cookie, int(signed.timestamp()), data)
-        return self.session_class(data)
+        return self._dated(data, int(signed.timestamp()))
+
+    def _dated(self, data: dict[str, Any], signed_at: int) -> DatedSession:
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
 
     def save_session(self, app: Flask, session: SecureCookieSession, response) -> None:
         super().save_session(app, session, response)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import itsdangerous.timed
 
 from conftest import Patient, valid_answers, years_ago
 from intake.booking.models import AssessmentRequest, Draft
 from intake.extensions import db
+from intake.signing import COOKIE_RENEWAL_SECONDS
 from intake.timeutil import today_in_london
 
 REFERENCE_FORMAT = re.compile(r"^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
@@ -337,12 +341,21 @@ def test_patient_pages_are_never_cached(client, patient):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
 
 
-def test_the_session_cookie_is_renewed_with_each_answer_not_with_each_page_view(app, client, patient):
-    """Like the draft, the cookie lasts a lifetime from the last answer; looking at a page sends no new one."""
+def test_the_session_cookie_is_renewed_with_answers_not_with_page_views_and_outlives_the_draft(app, client, patient, monkeypatch):
+    """Like the draft, the cookie lasts a lifetime from the last answer (renewed by an answer once
+    it is a minute old, and a minute longer-lived to match); looking at a page sends no new one."""
+    real_time = itsdangerous.timed.time.time
+    later = {"seconds": 0}
+    monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: real_time() + later["seconds"]))
     patient.start()
-    saved = patient.answer("about-you", valid_answers()["about-you"])
+    assert "Set-Cookie" not in patient.answer("about-you", valid_answers()["about-you"]).headers  # signed moments ago
+    later["seconds"] = COOKIE_RENEWAL_SECONDS + 1
+    saved = patient.answer("where-it-hurts", valid_answers()["where-it-hurts"])
     assert "Set-Cookie" in saved.headers
-    lifetime = timedelta(minutes=app.config["DRAFT_LIFETIME_MINUTES"])
+    lifetime = timedelta(minutes=app.config["DRAFT_LIFETIME_MINUTES"], seconds=COOKIE_RENEWAL_SECONDS)
     expires = client.get_cookie("session").expires
     assert abs(expires - (datetime.now(timezone.utc) + lifetime)) < timedelta(minutes=1)
-    assert "Set-Cookie" not in client.get("/book/where-it-hurts").headers
+    with app.app_context():
+        draft_expires = db.session.execute(db.select(Draft.expires_at)).scalar_one()
+    assert expires >= draft_expires.replace(microsecond=0)
+    assert "Set-Cookie" not in client.get("/book/how-it-feels").headers

@@ -10,6 +10,7 @@ import pytest
 from intake import create_app
 from intake.clinic import load_sites
 from intake.config import build_config, instance_secret_key
+from intake.signing import COOKIE_RENEWAL_SECONDS
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 
@@ -70,10 +71,11 @@ def test_unusable_site_configuration_is_refused_at_start_up(records):
         load_sites(records)
 
 
-def test_the_form_token_and_session_last_as_long_as_a_draft(tmp_path, monkeypatch):
+def test_the_form_token_lasts_as_long_as_a_draft_and_the_session_a_renewal_interval_longer(tmp_path, monkeypatch):
     monkeypatch.setenv("DRAFT_LIFETIME_MINUTES", "45")
     config = build_config(tmp_path)
-    assert config["WTF_CSRF_TIME_LIMIT"] == config["PERMANENT_SESSION_LIFETIME"] == 45 * 60
+    assert config["WTF_CSRF_TIME_LIMIT"] == 45 * 60
+    assert config["PERMANENT_SESSION_LIFETIME"] == 45 * 60 + COOKIE_RENEWAL_SECONDS
 
 
 def test_instance_secret_key_is_not_overwritten(tmp_path):

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, text
 from conftest import BACKENDS, Patient, Staff, valid_answers
 from intake.booking.models import AssessmentRequest, Draft
 from intake.extensions import db
+from intake.forms import has_control_characters
 from intake.staff.models import Appointment, RequestNote
 from intake.staff.services import find_staff
 from intake.timeutil import today_in_london
@@ -241,7 +242,13 @@ def test_a_payload_is_shown_as_plain_text_on_every_page(clinic, payload_id, name
     """Check your answers, confirmation, staff list and search, request page, audit log and the
     sign-in page show the payload escaped, literally, and never as markup or evaluated template."""
     shown = clinic.shown(payload_id)
-    assert_shown_as_text(shown.pages[place], expected_in(place, name, shown.values[name]), f"{name} on {place}")
+    value = expected_in(place, name, shown.values[name])
+    if (name, place) == ("login_email", "audit") and has_control_characters(value):
+        # Refused next to the box before any lookup, so there was no sign-in attempt to record.
+        assert str(escape(value)) not in shown.pages[place]
+        assert "Email address must not contain special control characters" in shown.pages["login"]
+        return
+    assert_shown_as_text(shown.pages[place], value, f"{name} on {place}")
 
 
 @pytest.mark.parametrize(("payload_id", "name", "place"), cases(EMAILS))

@@ -18,6 +18,7 @@ from intake.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
 from intake.page_cache import reusable_page
+from intake.signing import renew_cookie
 from intake.timeutil import today_in_london, utcnow
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
@@ -159,7 +160,7 @@ def question(slug: str):
             return _without_draft()
         except services.DraftBusy:
             return _render_step(step, draft, form, save_clashed=True, status=409)
-        session.modified = True  # the cookie, like the draft, now lasts a lifetime from this answer
+        renew_cookie(session)  # the cookie, like the draft, lasts a lifetime from this answer
         if saved.raised_to is not None:
             # An answer made the request more urgent: the care card comes before anything else.
             return _redirect("booking.care_card", level=saved.raised_to.value)
