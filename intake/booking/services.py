@@ -94,6 +94,7 @@ SAVE_IF_UNCHANGED = (
 DISCARD_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"))
 PURGE_EXPIRED = delete(DRAFTS).where(DRAFTS.c.expires_at <= bindparam("now"))
 NEW_DRAFT = insert(DRAFTS)
+INSERT_REQUEST = insert(AssessmentRequest.__table__).returning(AssessmentRequest.__table__.c.id)
 DISCARD_CHECKED_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.updated_at == bindparam("seen_at"))
 # Each failed attempt means another save of the same draft (another tab) landed in between.
 SAVE_ATTEMPTS = 5
@@ -197,13 +198,13 @@ def find_request_by_reference(reference: str) -> AssessmentRequest | None:
     return db.session.execute(select(AssessmentRequest).where(AssessmentRequest.reference == reference)).scalar_one_or_none()
 
 
-def _build_request(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: datetime, today: date) -> AssessmentRequest:
-    """Turn a complete draft into a request record."""
+def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: datetime, today: date) -> dict[str, Any]:
+    """Turn a complete draft into the column values of a request."""
     answers = relevant_answers(draft.answers)
     about, where = answers["about_you"], answers["where_it_hurts"]
     feels, when = answers["how_it_feels"], answers["when_and_where"]
     triage = triage_answers(draft.answers, today)
-    return AssessmentRequest(
+    return dict(
         reference=reference,
         submission_key=draft.id,
         status="new",
@@ -263,21 +264,21 @@ def submit_draft(
     attempt = 0
     while True:
         attempt += 1
-        request = _build_request(draft, new_reference(), marketing_opt_in, now, today)
+        row = _request_row(draft, new_reference(), marketing_opt_in, now, today)
         try:
-            db.session.add(request)
-            db.session.flush()
+            # Plain inserts, not the ORM's unit of work; the request object only carries the
+            # stored values to the emails and the confirmation.
+            request = AssessmentRequest(id=db.session.execute(INSERT_REQUEST, row).scalar_one(), **row)
             if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
                 db.session.rollback()
                 return _submitted_already(draft, now)
             StatusCount.record(None, request.status)
-            emails = queue_new_request_emails(
+            email_ids = queue_new_request_emails(
                 request,
                 site_by_code(sites, request.site_code),
                 mail_settings,
                 articles=[item.article for item in recommendations_for(request, article_index)],
             )
-            db.session.flush()
         except (IntegrityError, OperationalError) as error:
             # Another submit of this draft won the race: drop this attempt and use what it
             # stored. Otherwise, once in about 10^12 requests, the reference was taken: draw
@@ -289,7 +290,7 @@ def submit_draft(
             if isinstance(error, OperationalError) or attempt == REFERENCE_ATTEMPTS:
                 raise
         else:
-            return Submission(request, created=True, email_ids=tuple(email.id for email in emails))
+            return Submission(request, created=True, email_ids=tuple(email_ids))
 
 
 def _submitted_already(draft: LiveDraft, now: datetime) -> Submission:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from flask import render_template
 from icalendar import Calendar, Event
+from sqlalchemy import insert
 
 from intake import vocabulary
 from intake.articles.library import Article
@@ -58,9 +60,20 @@ def symptom_summary(request: AssessmentRequest) -> str:
     )
 
 
-def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str, settings: MailSettings, **context) -> OutboxMessage:
+OUTBOX = OutboxMessage.__table__
+# Plain inserts that give back the new messages' ids, in the order the messages were given.
+INSERT_MESSAGES = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+
+
+def _add_to_outbox(messages: list[dict[str, Any]]) -> list[int]:
+    """Insert the messages in the session's transaction (the caller commits); return their ids."""
+    return list(db.session.execute(INSERT_MESSAGES, messages).scalars())
+
+
+def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str, settings: MailSettings, **context) -> dict[str, Any]:
+    """The outbox row of one email about a request, its bodies rendered from the kind's templates."""
     context = {"request": request, "settings": settings, **context}
-    return OutboxMessage(
+    return dict(
         kind=kind,
         request_id=request.id,
         recipient=recipient,
@@ -72,13 +85,17 @@ def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str
         attempts=0,
         next_attempt_at=request.created_at,
         created_at=request.created_at,
+        attachment_name=None,
+        attachment_type=None,
+        attachment_body=None,
     )
 
 
 def queue_new_request_emails(
     request: AssessmentRequest, site: Site | None, settings: MailSettings, articles: list[Article] = ()
-) -> list[OutboxMessage]:
-    """Add the clinic's notification and the patient's acknowledgement to the outbox (caller commits).
+) -> list[int]:
+    """Add the clinic's notification and the patient's acknowledgement to the outbox (caller
+    commits); return their ids.
 
     The clinic email holds what reception needs to call back, not the clinical answers
     (ICO advice on health data in email). Headers carry only configured text, the
@@ -108,8 +125,7 @@ def queue_new_request_emails(
             articles=[{"title": article.title, "url": f"{settings.public_base_url}/articles/{article.slug}"} for article in articles],
         ),
     ]
-    db.session.add_all(messages)
-    return messages
+    return _add_to_outbox(messages)
 
 
 def calendar_invite(appointment, site: Site | None, settings: MailSettings, request: AssessmentRequest) -> str:
@@ -132,8 +148,9 @@ def calendar_invite(appointment, site: Site | None, settings: MailSettings, requ
     return calendar.to_ical().decode("utf-8")
 
 
-def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Site | None, settings: MailSettings) -> OutboxMessage:
-    """Tell the patient when and where their assessment is, with a calendar invite (caller commits)."""
+def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Site | None, settings: MailSettings) -> int:
+    """Tell the patient when and where their assessment is, with a calendar invite (caller
+    commits); return the message's id."""
     starts = appointment.starts_at.astimezone(LONDON)
     message = _message(
         "patient_booking_confirmation",
@@ -146,10 +163,13 @@ def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Si
         starts=starts,
         clinician=appointment.clinician.name,
     )
-    message.message_id = f"<patient_booking_confirmation.{request.reference}.{appointment.id}@{settings.message_id_domain}>"
-    message.next_attempt_at = message.created_at = appointment.created_at
-    message.attachment_name = "assessment.ics"
-    message.attachment_type = "text/calendar"
-    message.attachment_body = calendar_invite(appointment, site, settings, request)
-    db.session.add(message)
-    return message
+    message.update(
+        message_id=f"<patient_booking_confirmation.{request.reference}.{appointment.id}@{settings.message_id_domain}>",
+        next_attempt_at=appointment.created_at,
+        created_at=appointment.created_at,
+        attachment_name="assessment.ics",
+        attachment_type="text/calendar",
+        attachment_body=calendar_invite(appointment, site, settings, request),
+    )
+    [message_id] = _add_to_outbox([message])
+    return message_id

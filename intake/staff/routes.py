@@ -259,9 +259,9 @@ def book(reference: str):
     except services.StaffError as error:
         getattr(form, error.field or "day").errors = [str(error)]
         return _request_page(stored, booking_form=form, status=400)
-    email = queue_booking_confirmation(stored, appointment, site, MailSettings.from_config(current_app.config))
+    email_id = queue_booking_confirmation(stored, appointment, site, MailSettings.from_config(current_app.config))
     db.session.commit()
-    send_after_commit([email.id])
+    send_after_commit([email_id])
     return _redirect("staff.request_detail", reference=reference)
 
 
