@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -22,6 +21,7 @@ from intake.security import (
     add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
 )
 from intake.signing import RememberingSessionInterface, reuse_recent_form_tokens
+from intake.urls import fixed_url
 from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -121,22 +121,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
     app.add_template_global(choice_items)
-    app.add_template_global(_fixed_url_builder(), "fixed_url")
-
-
-def _fixed_url_builder() -> Callable[..., str]:
-    """url_for for the links every page carries (stylesheets, script, footer), each built once."""
-    built: dict[tuple[str, ...], str] = {}
-
-    def fixed_url(endpoint: str, **values: str) -> str:
-        # The same link differs only by where the app is mounted (a path prefix from the proxy).
-        key = (request.script_root, endpoint, *(f"{name}={value}" for name, value in sorted(values.items())))
-        url = built.get(key)
-        if url is None:
-            url = built[key] = url_for(endpoint, **values)
-        return url
-
-    return fixed_url
+    app.add_template_global(fixed_url)
 
 
 def _register_error_pages(app: Flask) -> None:

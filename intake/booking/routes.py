@@ -19,6 +19,7 @@ from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
 from intake.page_cache import reusable_page
 from intake.signing import renew_cookie
+from intake.urls import fixed_url
 from intake.timeutil import today_in_london, utcnow
 
 bp = Blueprint("booking", __name__, url_prefix="/book")
@@ -69,7 +70,7 @@ def _out_of_order(step: Step, draft: LiveDraft):
 def _next_page(answers) -> str:
     """The first page still to answer, or the check-your-answers page when all are done."""
     step = first_unanswered_step(answers)
-    return url_for("booking.question", slug=step.slug) if step else url_for("booking.check")
+    return fixed_url("booking.question", slug=step.slug) if step else fixed_url("booking.check")
 
 
 def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
@@ -86,9 +87,9 @@ def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
 def _back_url(step: Step, answers) -> str:
     """Where the page's Back link goes: the check page when changing an answer, else the page before."""
     if request.args.get("change"):
-        return url_for("booking.check")
+        return fixed_url("booking.check")
     earlier = previous_step(step, answers)
-    return url_for("booking.question", slug=earlier.slug) if earlier else url_for("booking.start")
+    return fixed_url("booking.question", slug=earlier.slug) if earlier else fixed_url("booking.start")
 
 
 def _example_date() -> str:
