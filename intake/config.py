@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from intake.clinic import Site, load_sites
-from intake.signing import COOKIE_RENEWAL_SECONDS
+from intake.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
 
 BYTES_PER_KIB = 1024
 
@@ -82,9 +82,10 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CLINIC_BRAND_COLOUR": os.environ.get("CLINIC_BRAND_COLOUR", "#005a6a"),
         "CLINIC_LOGO": os.environ.get("CLINIC_LOGO", ""),
         "DRAFT_LIFETIME_MINUTES": draft_minutes,
-        # The form token lives as long as a draft, so a patient who pauses mid-journey
-        # is not caught out sooner than their answers expire.
-        "WTF_CSRF_TIME_LIMIT": draft_minutes * 60,
+        # The form token lives as long as a draft, so a patient who pauses mid-journey is not
+        # caught out sooner than their answers expire; a page may carry a token signed up to a
+        # minute earlier (intake.signing), so the token lasts that minute longer.
+        "WTF_CSRF_TIME_LIMIT": draft_minutes * 60 + FORM_TOKEN_REUSE_MAX_SECONDS,
         # The cookie is renewed with an answer only once it is a minute old (intake.signing), so it
         # lasts that minute longer than the draft and always outlives it.
         "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + COOKIE_RENEWAL_SECONDS,

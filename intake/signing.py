@@ -86,7 +86,7 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
             age = _SIGNING_CLOCK.get_timestamp() - signed_at
             if 0 <= age <= max_age:
                 return self._dated(_copy(data), signed_at)
-            del self._cookies[cookie]
+            self._cookies.pop(cookie, None)  # another thread may have dropped it already
         try:
             data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
@@ -109,7 +109,9 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
                 # The browser sends this cookie with its next page: remember what it holds. It was
                 # signed during this second or the one before, so it is taken to be a second older.
                 signed_at = _SIGNING_CLOCK.get_timestamp() - 1
-                self._remember(cookie[len(name):].split(";", 1)[0], signed_at, dict(session))
+                # As another process will read it: through the cookie's JSON, not as set in Python.
+                stored = self.serializer.loads(self.serializer.dumps(dict(session)))
+                self._remember(cookie[len(name):].split(";", 1)[0], signed_at, stored)
 
 
 def reuse_recent_form_tokens(app: Flask) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 
+# Every fixed link of every page, several times over.
+MAX_LINKS = 512
+
 
 def fixed_url(endpoint: str, **values: str) -> str:
     """url_for for links from a small, fixed set (stylesheets, footer, the question pages).
@@ -16,5 +19,7 @@ def fixed_url(endpoint: str, **values: str) -> str:
     key = (request.script_root, endpoint, *(f"{name}={value}" for name, value in sorted(values.items())))
     url = built.get(key)
     if url is None:
+        if len(built) >= MAX_LINKS:
+            built.clear()  # a proxy passing many mount points must not grow it without end
         url = built[key] = url_for(endpoint, **values)
     return url

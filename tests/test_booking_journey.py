@@ -349,6 +349,9 @@ def test_the_session_cookie_is_renewed_with_answers_not_with_page_views_and_outl
     monkeypatch.setattr(itsdangerous.timed, "time", SimpleNamespace(time=lambda: real_time() + later["seconds"]))
     patient.start()
     assert "Set-Cookie" not in patient.answer("about-you", valid_answers()["about-you"]).headers  # signed moments ago
+    with app.app_context():
+        draft_expires = db.session.execute(db.select(Draft.expires_at)).scalar_one()
+    assert client.get_cookie("session").expires >= draft_expires  # the cookie not renewed still outlives the draft
     later["seconds"] = COOKIE_RENEWAL_SECONDS + 1
     saved = patient.answer("where-it-hurts", valid_answers()["where-it-hurts"])
     assert "Set-Cookie" in saved.headers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -335,3 +336,44 @@ def test_answers_changed_in_another_window_while_sending_are_checked_again_not_s
     assert client.post("/book/check", data={"consent": "y", "csrf_token": token}).status_code == 303
     with app.app_context():
         assert db.session.execute(db.select(AssessmentRequest.pain_now)).scalar_one() == 9
+
+
+def answers_seen_on(page: str) -> str:
+    return re.search(r'name="answers_seen" type="hidden" value="(\d+)"', page).group(1)
+
+
+def test_answers_changed_in_another_window_after_the_check_page_are_shown_before_anything_is_sent(app, client, patient):
+    """The check page sends back which answers it showed; if another window has changed one since,
+    nothing is stored and the patient sees the answers as they now are, to send again."""
+    patient.answer_all()
+    page = client.get("/book/check").get_data(as_text=True)
+    token, seen = CSRF_PATTERN.search(page).group(1), answers_seen_on(page)
+    other_window = app.test_client()
+    other_window.set_cookie("session", client.get_cookie("session").value)
+    changed = Patient(other_window).answer("how-it-feels", {**valid_answers()["how-it-feels"], "pain_now": "9", "pain_worst": "10"})
+    assert changed.status_code == 303
+
+    response = client.post("/book/check", data={"consent": "y", "csrf_token": token, "answers_seen": seen})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/book/check?changed=1")
+    assert count(app, AssessmentRequest) == 0
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "changed in another window" in page and answers_seen_on(page) != seen
+
+    sent = client.post("/book/check", data={"consent": "y", "csrf_token": CSRF_PATTERN.search(page).group(1), "answers_seen": answers_seen_on(page)})
+    assert sent.status_code == 303 and "/book/confirmation/" in sent.headers["Location"]
+    with app.app_context():
+        assert db.session.execute(db.select(AssessmentRequest.pain_now)).scalar_one() == 9
+
+
+@pytest.mark.parametrize("seen", ["", "not-a-version", "9" * 5000])
+def test_a_missing_or_meaningless_answers_version_never_gives_an_error(app, client, patient, seen):
+    """Without the field (an old page) the answers as they are now are sent; anything else that is
+    not the draft's version is treated as a change."""
+    patient.answer_all()
+    token = CSRF_PATTERN.search(client.get("/book/check").get_data(as_text=True)).group(1)
+    response = client.post("/book/check", data={"consent": "y", "csrf_token": token, "answers_seen": seen})
+    assert response.status_code == 303
+    if seen:
+        assert response.headers["Location"].endswith("/book/check?changed=1") and count(app, AssessmentRequest) == 0
+    else:
+        assert "/book/confirmation/" in response.headers["Location"] and count(app, AssessmentRequest) == 1

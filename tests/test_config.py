@@ -10,7 +10,7 @@ import pytest
 from intake import create_app
 from intake.clinic import load_sites
 from intake.config import build_config, instance_secret_key
-from intake.signing import COOKIE_RENEWAL_SECONDS
+from intake.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 
@@ -71,10 +71,12 @@ def test_unusable_site_configuration_is_refused_at_start_up(records):
         load_sites(records)
 
 
-def test_the_form_token_lasts_as_long_as_a_draft_and_the_session_a_renewal_interval_longer(tmp_path, monkeypatch):
+def test_the_form_token_and_session_outlive_a_draft_by_their_reuse_and_renewal_intervals(tmp_path, monkeypatch):
+    """A page's token may be up to a reuse interval old, and a cookie is renewed only once it is a
+    renewal interval old: each lasts that much longer than a draft, so neither runs out first."""
     monkeypatch.setenv("DRAFT_LIFETIME_MINUTES", "45")
     config = build_config(tmp_path)
-    assert config["WTF_CSRF_TIME_LIMIT"] == 45 * 60
+    assert config["WTF_CSRF_TIME_LIMIT"] == 45 * 60 + FORM_TOKEN_REUSE_MAX_SECONDS
     assert config["PERMANENT_SESSION_LIFETIME"] == 45 * 60 + COOKIE_RENEWAL_SECONDS
 
 

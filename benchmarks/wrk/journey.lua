@@ -3,7 +3,8 @@
 -- args[1]: the plan written by load.py, one request a line, tab-separated:
 --   METHOD  PATH  EXPECTED-STATUS  EXPECTED-LOCATION-PREFIX  FORM-BODY
 -- A PATH of "<location>" follows the previous redirect. POSTs send the form token of the
--- page before. The session cookie is kept from Set-Cookie. An unexpected answer counts,
+-- page before, and the version of the answers it showed if it showed one (the check page).
+-- The session cookie is kept from Set-Cookie. An unexpected answer counts,
 -- and the patient starts again with a fresh browser.
 
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "checks.lua")
@@ -11,10 +12,10 @@ reported = {"unexpected", "journeys"}
 journeys = 0
 
 local plan = {}
-local position, cookie, token, location
+local position, cookie, token, location, seen
 
 local function restart()
-   position, cookie, token, location = 1, nil, nil, nil
+   position, cookie, token, location, seen = 1, nil, nil, nil, nil
 end
 
 function init(args)
@@ -41,7 +42,8 @@ function request()
    end
    headers["Content-Type"] = "application/x-www-form-urlencoded"
    local body = step.body == "" and "" or step.body .. "&"
-   return wrk.format("POST", current_path(), headers, body .. "csrf_token=" .. (token or ""))
+   local version = seen and ("&answers_seen=" .. seen) or ""
+   return wrk.format("POST", current_path(), headers, body .. "csrf_token=" .. (token or "") .. version)
 end
 
 function response(status, headers, body)
@@ -52,6 +54,7 @@ function response(status, headers, body)
       cookie = set_cookie:match("^([^;]*)")
    end
    token = body:match('name="csrf_token" value="([^"]+)"') or token
+   seen = body:match('name="answers_seen" type="hidden" value="(%d+)"')
    location = headers["Location"]
    local arrived = expect(status, step.status, path)
    if arrived and step.prefix ~= "" and (location or ""):sub(1, #step.prefix) ~= step.prefix then

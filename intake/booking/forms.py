@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from intake import vocabulary
@@ -271,6 +271,8 @@ class CheckAnswersForm(FlaskForm):
 
     consent = BooleanField("I agree to the clinic storing and using my health information to assess me")
     marketing = BooleanField("Send me occasional news and offers from the clinic (optional)")
+    # Which version of the answers the page showed; only ever compared with the draft's own.
+    answers_seen = HiddenField()
 
     def validate_consent(self, field: BooleanField) -> None:
         """The request cannot be sent without consent to use health information."""

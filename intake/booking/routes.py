@@ -195,6 +195,9 @@ def check():
 
     form = CheckAnswersForm()
     if form.validate_on_submit():
+        if form.answers_seen.data and form.answers_seen.data != services.answers_version(draft):
+            # Another window changed an answer after this page was shown: show them before sending.
+            return _redirect("booking.check", changed=1)
         try:
             submission = services.submit_draft(
                 draft,
@@ -217,6 +220,7 @@ def check():
 
 
 def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
+    form.answers_seen.data = services.answers_version(draft)  # the answers this page shows
     triage = services.triage_answers(draft.answers, today_in_london())
     sections = summary_sections(draft.answers, current_app.config)
     return render_template(

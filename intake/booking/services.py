@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -29,6 +29,7 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 8
 # The smallest step of a stored time: every save moves a draft's time on by at least this much.
 MOMENT = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class DraftIncomplete(Exception):
@@ -36,7 +37,7 @@ class DraftIncomplete(Exception):
 
 
 class DraftChanged(Exception):
-    """The answers were changed (in another tab) after the patient checked them: they must check again."""
+    """The answers were changed (in another window) after the patient checked them: they must check again."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class LiveDraft:
     id: str
     answers: Answers
     updated_at: datetime
+
+
+def answers_version(draft: LiveDraft) -> str:
+    """The draft's version, as the check page shows it and sends it back: every save changes it."""
+    return str((draft.updated_at - EPOCH) // MOMENT)
 
 
 DRAFTS = Draft.__table__
