@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,12 +150,21 @@ def _register_error_pages(app: Flask) -> None:
         # An error page of a blueprint's own (the form timed out) can itself find the database gone.
         if isinstance(getattr(error, "original_exception", None), DATABASE_UNAVAILABLE):
             return database_unavailable(error.original_exception)
-        return render_template("errors/error.html", error=error), error.code or 500
+        page = render_template("errors/error.html", error=error), error.code or 500
+        if error.code == 429:
+            return *page, {"Retry-After": str(_seconds_until_limit_resets())}
+        return page
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.error("Unhandled error during %s %s\n%s", request.method, request.path, redacted_traceback(error))
         return render_template("errors/error.html", error=None), 500
+
+
+def _seconds_until_limit_resets() -> int:
+    """How long until the limit just reached lets this address in again (read only on a refusal)."""
+    breached = limiter.current_limit
+    return max(1, int(breached.reset_at - time.time())) if breached else RETRY_AFTER_SECONDS
 
 
 def _error_summary(error: SQLAlchemyError) -> str:

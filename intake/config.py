@@ -105,7 +105,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # the last app's choice.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers on every limited page: they cost a read of the counter each
+        # time and tell a robot exactly how far it can go. A refusal still says when to retry.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "APPOINTMENT_MINUTES": _env_int("APPOINTMENT_MINUTES", 45),

@@ -80,8 +80,11 @@ def test_starting_requests_is_limited_per_address(make_app):
     from conftest import Patient
 
     app = make_app(START_LIMIT_PER_ADDRESS="3 per minute")
-    statuses = [Patient(app.test_client()).start().status_code for _ in range(4)]
-    assert statuses == [303, 303, 303, 429]
+    responses = [Patient(app.test_client()).start() for _ in range(4)]
+    assert [response.status_code for response in responses] == [303, 303, 303, 429]
+    # The refusal says when to come back; pages let through do not count down the limit aloud.
+    assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60
+    assert not any(name.startswith("X-RateLimit") for response in responses for name in response.headers.keys())
 
 
 def test_behind_a_trusted_proxy_limits_count_the_patients_address(make_app):
