@@ -68,9 +68,10 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         return self._serializers[keys]
 
     def _remember(self, cookie: str, signed_at: int, data: dict[str, Any]) -> None:
+        """Keep `data`, which nothing else may hold, as what the cookie carries."""
         if len(self._cookies) >= MAX_REMEMBERED:
             self._cookies.clear()
-        self._cookies[cookie] = (signed_at, _copy(data))
+        self._cookies[cookie] = (signed_at, data)
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         serializer = self.get_signing_serializer(app)
@@ -91,8 +92,9 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
             data, signed = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
-        self._remember(cookie, int(signed.timestamp()), data)
-        return self._dated(data, int(signed.timestamp()))
+        signed_at = int(signed.timestamp())
+        self._remember(cookie, signed_at, _copy(data))
+        return self._dated(data, signed_at)
 
     def _dated(self, data: dict[str, Any], signed_at: int) -> DatedSession:
         session = self.session_class(data)

@@ -195,12 +195,10 @@ def check():
 
     form = CheckAnswersForm()
     if form.validate_on_submit():
-        if form.answers_seen.data and form.answers_seen.data != services.answers_version(draft):
-            # Another window changed an answer after this page was shown: show them before sending.
-            return _redirect("booking.check", changed=1)
         try:
             submission = services.submit_draft(
                 draft,
+                seen_version=form.answers_seen.data,
                 marketing_opt_in=form.marketing.data,
                 now=utcnow(),
                 today=today_in_london(),
@@ -211,6 +209,7 @@ def check():
         except services.DraftIncomplete:
             return _without_draft()
         except services.DraftChanged:
+            # Another window changed an answer after this page was shown: show them before sending.
             return _redirect("booking.check", changed=1)
         reference = submission.request.reference  # before the commit expires the request
         db.session.commit()

@@ -250,6 +250,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
 def submit_draft(
     draft: LiveDraft,
     *,
+    seen_version: str | None = None,
     marketing_opt_in: bool,
     now: datetime,
     today: date,
@@ -260,13 +261,16 @@ def submit_draft(
     """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
     The request, its outbox emails and the draft's removal are one transaction (the caller
-    commits); the emails are delivered after the commit, never here. The draft is deleted
-    only if it is still as the patient checked it. A second submit of the same draft (double
+    commits); the emails are delivered after the commit, never here. Nothing is stored if the
+    answers are not the version the patient checked (`seen_version`, when the page sent one),
+    and the draft is deleted only if it is still as read. A second submit of the same draft (double
     click, back and resubmit, a retried POST) returns the request the first one stored
     instead of storing another: the draft's id is unique among requests.
     """
     if first_unanswered_step(draft.answers) is not None:
         raise DraftIncomplete("Some questions have not been answered yet.")
+    if seen_version and seen_version != answers_version(draft):
+        raise DraftChanged("The answers changed after the check page showed them.")
     attempt = 0
     while True:
         attempt += 1
