@@ -51,8 +51,8 @@ from mail_server import free_port  # noqa: E402
 from staff_list import migrate_afresh, seed  # noqa: E402
 
 from intake import create_app  # noqa: E402
-from intake.extensions import db  # noqa: E402
-from intake.security import HONEYPOT_FIELD  # noqa: E402
+from intake.platform.extensions import db  # noqa: E402
+from intake.platform.security import HONEYPOT_FIELD  # noqa: E402
 from intake.staff import services  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"

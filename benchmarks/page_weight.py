@@ -111,8 +111,8 @@ def _serve(folder: Path) -> str:
     from werkzeug.serving import make_server
 
     from intake import create_app
-    from intake.booking.models import StatusCount
-    from intake.extensions import db
+    from intake.journey.models import StatusCount
+    from intake.platform.extensions import db
 
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'weight.sqlite3'}",

@@ -27,11 +27,11 @@ from flask_migrate import downgrade, upgrade  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from intake import create_app  # noqa: E402
-from intake.booking.models import REQUEST_STATUSES, AssessmentRequest  # noqa: E402
-from intake.extensions import db  # noqa: E402
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest  # noqa: E402
+from intake.platform.extensions import db  # noqa: E402
 from intake.staff import services  # noqa: E402
-from intake.timeutil import utcnow  # noqa: E402
-from intake.vocabulary import BODY_REGIONS, codes  # noqa: E402
+from intake.platform.timeutil import utcnow  # noqa: E402
+from intake.clinic.vocabulary import BODY_REGIONS, codes  # noqa: E402
 
 PASSWORD = "benchmark passphrase"
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -13,17 +13,17 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake import vocabulary
-from intake.choice_markup import choice_items
-from intake.config import build_config
-from intake.database import configure_engines
-from intake.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
-from intake.security import (
+from intake.clinic import vocabulary
+from intake.platform.choice_markup import choice_items
+from intake.platform.config import build_config
+from intake.platform.database import configure_engines
+from intake.platform.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
+from intake.platform.security import (
     add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
 )
-from intake.signing import RememberingSessionInterface, reuse_recent_form_tokens
-from intake.urls import fixed_url
-from intake.extensions import csrf, db, limiter, login_manager, mailer, migrate
+from intake.platform.signing import RememberingSessionInterface, reuse_recent_form_tokens
+from intake.platform.urls import fixed_url
+from intake.platform.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The database could not be reached (server down, connection dropped, pool exhausted): a 503, not a 500.
@@ -61,22 +61,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     _check_limits_only_on_limited_views(app)
 
-    from intake.booking import models as booking_models  # noqa: F401  (register tables)
+    from intake.appointments import models as appointment_models  # noqa: F401  (register tables)
+    from intake.journey import models as journey_models  # noqa: F401
     from intake.mail import models as mail_models  # noqa: F401
     from intake.staff import models as staff_models  # noqa: F401
     from intake.articles.matcher import index_for_folder
-    from intake.branding import brand_css
+    from intake.clinic.branding import brand_css
 
     # Checked at start-up, so a colour people could not read never reaches a page.
     app.extensions["brand_css"] = brand_css(app.config["CLINIC_BRAND_COLOUR"])
     from intake.articles.routes import bp as articles_bp
-    from intake.booking.routes import bp as booking_bp
+    from intake.journey.routes import bp as journey_bp
     from intake.pages.routes import bp as pages_bp
     from intake.staff.routes import bp as staff_bp
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)
-    app.register_blueprint(booking_bp)
+    app.register_blueprint(journey_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(staff_bp)
 

@@ -7,12 +7,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from intake.booking.services import purge_expired_drafts
-from intake.extensions import db
+from intake.journey.services import purge_expired_drafts
+from intake.platform.extensions import db
 from intake.mail.outbox import send_pass
 from intake.staff import services as staff_services
 from intake.staff.models import ROLES, StaffUser
-from intake.timeutil import utcnow
+from intake.platform.timeutil import utcnow
 
 drafts_cli = AppGroup("drafts", help="Manage patients' unfinished requests.")
 

@@ -50,8 +50,8 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from intake import create_app
-    from intake.booking.models import StatusCount
-    from intake.extensions import db
+    from intake.journey.models import StatusCount
+    from intake.platform.extensions import db
     from intake.staff import services
 
     folder = tmp_path_factory.mktemp("browser")

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from intake import create_app
-from intake.booking.models import StatusCount
-from intake.extensions import db
-from intake.timeutil import today_in_london
+from intake.journey.models import StatusCount
+from intake.platform.extensions import db
+from intake.platform.timeutil import today_in_london
 
 # Browser fixtures (live_server, browser, page) are shared by every browser-test module.
 pytest_plugins = ["browser_support"]

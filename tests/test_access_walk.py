@@ -210,7 +210,7 @@ def allowed_roles(app: Flask) -> dict[str, frozenset[str]]:
 
 def must_refuse(endpoint: str) -> bool:
     """Pages that are someone's in particular: the back office, and A's confirmation."""
-    return is_back_office(endpoint) or endpoint == "booking.confirmation"
+    return is_back_office(endpoint) or endpoint == "journey.confirmation"
 
 
 def leaks(response, url: str, reference: str) -> list[str]:

@@ -6,7 +6,7 @@ import re
 
 from conftest import Patient
 from intake.articles.library import load_articles
-from intake.extensions import db
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 
 

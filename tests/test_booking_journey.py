@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import itsdangerous.timed
 
 from conftest import Patient, valid_answers, years_ago
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
-from intake.signing import COOKIE_RENEWAL_SECONDS
-from intake.timeutil import today_in_london
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
+from intake.platform.signing import COOKIE_RENEWAL_SECONDS
+from intake.platform.timeutil import today_in_london
 
 REFERENCE_FORMAT = re.compile(r"^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$")
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 
 from conftest import CSRF_PATTERN, Patient, valid_answers
-from intake.booking import services
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
+from intake.journey import services
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
 from intake.mail.notifications import MailSettings
-from intake.timeutil import utcnow
+from intake.platform.timeutil import utcnow
 
 
 def submit(app, draft: services.LiveDraft) -> services.Submission:

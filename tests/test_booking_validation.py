@@ -9,9 +9,9 @@ import pytest
 from markupsafe import escape
 
 from conftest import valid_answers, years_ago
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
-from intake.timeutil import today_in_london
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
+from intake.platform.timeutil import today_in_london
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 PAGES = tuple(valid_answers())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.branding import brand_css, contrast_ratio, parse_colour
+from intake.clinic.branding import brand_css, contrast_ratio, parse_colour
 
 
 def test_contrast_ratio_matches_the_wcag_formula():

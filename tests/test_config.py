@@ -8,9 +8,9 @@ import stat
 import pytest
 
 from intake import create_app
-from intake.clinic import load_sites
-from intake.config import build_config, instance_secret_key
-from intake.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
+from intake.clinic.sites import load_sites
+from intake.platform.config import build_config, instance_secret_key
+from intake.platform.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 

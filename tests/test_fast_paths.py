@@ -1,7 +1,7 @@
 """What makes pages fast must not change what they show, or whose data they hold.
 
-Unanswered question pages are rendered once per process and reused (intake.page_cache); drafts
-are read without a transaction on a connection pinged only after sitting idle (intake.database).
+Unanswered question pages are rendered once per process and reused (intake.platform.page_cache); drafts
+are read without a transaction on a connection pinged only after sitting idle (intake.platform.database).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import event
 
 from conftest import CSRF_PATTERN, Patient, valid_answers
-from intake import database
-from intake.booking import routes
-from intake.extensions import db
+from intake.platform import database
+from intake.journey import routes
+from intake.platform.extensions import db
 
 MARKERS = {"first_name": "Zephyrine", "last_name": "Quillfeather", "email": "zq.marker@example.com", "phone": "07400 987654"}
 
@@ -47,7 +47,7 @@ def test_an_unanswered_page_is_the_same_for_everyone_but_each_gets_their_own_wor
     assert page_without_token(pages[0]) == page_without_token(pages[1])
     assert token_of(pages[0]) != token_of(pages[1])
     assert "form-token-slot" not in pages[0].get_data(as_text=True)
-    assert sum("booking/steps/where_it_hurts.html" in key for key in kept_pages(app)) == 1
+    assert sum("journey/steps/where_it_hurts.html" in key for key in kept_pages(app)) == 1
     # Each token is the browser's own: it works for its owner and not for the other patient.
     answers = valid_answers()["where-it-hurts"]
     assert first.client.post("/book/where-it-hurts", data={**answers, "csrf_token": token_of(pages[0])}).status_code == 303
@@ -197,8 +197,8 @@ def test_a_save_that_another_tab_beat_is_merged_again_and_keeps_both_pages(app):
         if statement.lstrip().upper().startswith("UPDATE DRAFTS") and not interrupted:
             interrupted.append(True)
             with app.app_context():
-                from intake.booking import services
-                from intake.timeutil import utcnow
+                from intake.journey import services
+                from intake.platform.timeutil import utcnow
 
                 draft = services.read_draft(patient_draft_id(app, patient), utcnow())
                 services.save_answers(draft, "where_it_hurts", {**valid_answers()["where-it-hurts"], "region": "hip"},
@@ -212,7 +212,7 @@ def test_a_save_that_another_tab_beat_is_merged_again_and_keeps_both_pages(app):
 
     assert interrupted and response.status_code == 303
     with app.app_context():
-        from intake.booking.models import Draft
+        from intake.journey.models import Draft
 
         answers = db.session.get(Draft, patient_draft_id(app, patient)).answers
     assert answers["about_you"]["first_name"] == "Grace"
@@ -220,7 +220,7 @@ def test_a_save_that_another_tab_beat_is_merged_again_and_keeps_both_pages(app):
 
 
 def test_a_page_whose_save_keeps_clashing_is_shown_again_with_what_was_typed(app, monkeypatch):
-    from intake.booking import services
+    from intake.journey import services
 
     patient = started(app)
     monkeypatch.setattr(services, "SAVE_ATTEMPTS", 0)

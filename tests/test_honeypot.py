@@ -8,9 +8,9 @@ import re
 import pytest
 from conftest import STAFF_PASSWORD, Patient, Staff, valid_answers
 
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
-from intake.security import HONEYPOT_FIELD
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
+from intake.platform.security import HONEYPOT_FIELD
 from intake.staff.models import AuditEvent
 
 PUBLIC_FORMS = ["/book/", *(f"/book/{slug}" for slug in valid_answers()), "/book/check", "/staff/login"]

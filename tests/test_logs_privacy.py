@@ -27,10 +27,10 @@ import pytest
 from conftest import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, valid_answers
 from mail_server import free_port
 
-from intake.booking import routes as booking_routes
-from intake.extensions import db
-from intake.logsafe import redacted_traceback
-from intake.security import HONEYPOT_FIELD
+from intake.journey import routes as booking_routes
+from intake.platform.extensions import db
+from intake.platform.logsafe import redacted_traceback
+from intake.platform.security import HONEYPOT_FIELD
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -10,12 +10,12 @@ import pytest
 import trustme
 
 from conftest import Patient
-from intake.booking.models import AssessmentRequest
-from intake.extensions import db
+from intake.journey.models import AssessmentRequest
+from intake.platform.extensions import db
 from intake.mail.delivery import RetryPolicy, claim_messages
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import send_due_messages, wait_for_background_sends
-from intake.timeutil import utcnow
+from intake.platform.timeutil import utcnow
 from mail_server import SilentServer, SMTPServer, free_port
 
 FREE_TEXT_MARKER = "ZZMARKER-disc-bulge-story"
@@ -97,7 +97,7 @@ def test_a_request_emails_the_clinic_and_the_patient(mail_app, smtp_server):
 
 def test_a_site_with_its_own_address_gets_its_requests(make_app, smtp_server):
     sites = [{"code": "riverside", "name": "Riverside", "address": "3 Ferry Lane", "email": "riverside@clinic.example"}]
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False, CLINIC_SITES=__import__("intake.clinic", fromlist=["load_sites"]).load_sites(sites))
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False, CLINIC_SITES=__import__("intake.clinic.sites", fromlist=["load_sites"]).load_sites(sites))
     Patient(app.test_client()).complete()
     send_everything(app)
     assert "riverside@clinic.example" in by_recipient(smtp_server)
@@ -271,7 +271,7 @@ def test_the_request_and_its_emails_are_stored_together_or_not_at_all(make_app, 
     app.config["PROPAGATE_EXCEPTIONS"] = False
     patient = Patient(app.test_client())
     patient.answer_all()
-    import intake.booking.services as services
+    import intake.journey.services as services
 
     def broken_mail(*args, **kwargs):
         raise RuntimeError("template missing")

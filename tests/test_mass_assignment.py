@@ -12,10 +12,11 @@ import pytest
 from conftest import Patient, valid_answers
 from test_staff_access import booking_data, clinician_id
 
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
 from intake.staff import services as staff_services
-from intake.staff.models import Appointment, AuditEvent, RequestNote, StaffUser
+from intake.appointments.models import Appointment
+from intake.staff.models import AuditEvent, RequestNote, StaffUser
 
 # What an attacker would add to a patient's post, named after the columns they would like to set.
 PATIENT_EXTRAS = {

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from intake.extensions import db
+from intake.platform.extensions import db
 from conftest import reset_database
 
 

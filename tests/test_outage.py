@@ -19,9 +19,9 @@ from sqlalchemy import event, select
 
 from conftest import Patient, valid_answers
 from intake import create_app
-from intake.booking.models import AssessmentRequest, Draft
-from intake.booking.routes import SESSION_DRAFT
-from intake.extensions import db
+from intake.journey.models import AssessmentRequest, Draft
+from intake.journey.routes import SESSION_DRAFT
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from mail_server import Inbox, SMTPServer, free_port
 from test_mail import outbox

@@ -25,12 +25,13 @@ from markupsafe import escape
 from sqlalchemy import func, select, text
 
 from conftest import BACKENDS, Patient, Staff, valid_answers
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
-from intake.forms import has_control_characters
-from intake.staff.models import Appointment, RequestNote
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
+from intake.platform.forms import has_control_characters
+from intake.appointments.models import Appointment
+from intake.staff.models import RequestNote
 from intake.staff.services import find_staff
-from intake.timeutil import today_in_london
+from intake.platform.timeutil import today_in_london
 from test_booking_validation import shown_answers
 from test_staff_requests import add_staff, booking_form, quick_password_hashing, shared_app, sign_in  # noqa: F401 (a fixture)
 

@@ -25,14 +25,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from conftest import STAFF_PASSWORD, Patient, Staff, valid_answers, years_ago
-from intake import vocabulary
-from intake.booking.journey import STEPS
-from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, Draft
-from intake.extensions import db
+from intake.clinic import vocabulary
+from intake.journey.journey import STEPS
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, Draft
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.staff import services as staff_services
-from intake.staff.models import Appointment, AuditEvent, RequestNote
-from intake.timeutil import LONDON, today_in_london
+from intake.appointments.models import Appointment
+from intake.staff.models import AuditEvent, RequestNote
+from intake.platform.timeutil import LONDON, today_in_london
 from test_staff_requests import quick_password_hashing, update_request  # noqa: F401 (a fixture: cheap Argon2 for sign-ins)
 
 MISSING = None  # the field is left out of the post

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intake import create_app
-from intake.security import UnsafeConfiguration
+from intake.platform.security import UnsafeConfiguration
 
 PAGES = ["/", "/book/", "/privacy", "/articles/", "/staff/login", "/no-such-page", "/static/css/app.css", "/healthz"]
 
@@ -61,8 +61,8 @@ def test_production_starts_with_safe_settings_and_secure_cookies(tmp_path, monke
 def test_submissions_from_one_address_are_limited_with_a_friendly_page(make_app):
     """Mail flooding: past the limit a further request is refused kindly and nothing is stored."""
     from conftest import Patient
-    from intake.booking.models import AssessmentRequest
-    from intake.extensions import db
+    from intake.journey.models import AssessmentRequest
+    from intake.platform.extensions import db
 
     app = make_app(SUBMIT_LIMIT_PER_ADDRESS="2 per minute")
     for _ in range(2):

@@ -1,4 +1,4 @@
-"""Cookies checked once and form tokens signed once (intake.signing) must stay exactly as safe:
+"""Cookies checked once and form tokens signed once (intake.platform.signing) must stay exactly as safe:
 tampered or expired cookies refused, tokens still the browser's own and still timed."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from flask import request
 from itsdangerous import URLSafeTimedSerializer
 
 from conftest import CSRF_PATTERN, Patient, valid_answers
-from intake import signing
+from intake.platform import signing
 
 
 def token_on(client, path: str = "/book/about-you") -> str:

@@ -17,12 +17,13 @@ from werkzeug.exceptions import MethodNotAllowed
 
 import intake.staff.routes as staff_routes
 from conftest import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, reset_database, valid_answers
-from intake.booking.models import AssessmentRequest, Draft
-from intake.extensions import db
+from intake.journey.models import AssessmentRequest, Draft
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.staff import services as staff_services
-from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffUser
-from intake.timeutil import today_in_london, utcnow
+from intake.appointments.models import Appointment
+from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffUser
+from intake.platform.timeutil import today_in_london, utcnow
 
 ALL_ROLES = frozenset(ROLES)
 DESK = frozenset({"reception", "admin"})
@@ -159,8 +160,8 @@ def valid_post_data(endpoint: str, admin_email: str, clinician: int) -> dict:
         "staff.change_status": {"status": "contacted"},
         "staff.book": booking_data(clinician),
         "staff.add_note": {"body": "Rang, left a message."},
-        "booking.question": valid_answers()["about-you"],
-        "booking.check": {"consent": "y"},
+        "journey.question": valid_answers()["about-you"],
+        "journey.check": {"consent": "y"},
     }.get(endpoint, {})
 
 

@@ -25,13 +25,14 @@ from sqlalchemy import delete, func, select, update
 
 from conftest import BACKENDS, STAFF_PASSWORD, Patient, Staff, reset_database, valid_answers
 from intake import create_app
-from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
-from intake.extensions import db
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import wait_for_background_sends
 from intake.staff import services as staff_services
-from intake.staff.models import Appointment, AuditEvent, AuditLogIsAppendOnly, RequestNote
-from intake.timeutil import LONDON, today_in_london, utcnow
+from intake.appointments.models import Appointment
+from intake.staff.models import AuditEvent, AuditLogIsAppendOnly, RequestNote
+from intake.platform.timeutil import LONDON, today_in_london, utcnow
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 from mail_server import SMTPServer
 

@@ -11,7 +11,7 @@ from intake.triage import (
     assess,
     nerve_questions_apply,
 )
-from intake.vocabulary import BODY_REGIONS, DURATIONS, ONSETS, SENSATIONS, codes
+from intake.clinic.vocabulary import BODY_REGIONS, DURATIONS, ONSETS, SENSATIONS, codes
 
 # The oracle below is written from CLINICAL.md, not from the module's constants.
 EMERGENCY_CODES = ("saddle_numbness", "bladder_change", "bowel_change", "sexual_change", "leg_weakness")

@@ -12,7 +12,7 @@ import frontmatter
 import yaml
 from markdown_it import MarkdownIt
 
-from intake import vocabulary
+from intake.clinic import vocabulary
 
 CONTENT_FOLDER = Path(__file__).parent / "content"
 WORDS_PER_MINUTE = 200

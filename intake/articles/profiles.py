@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from intake.articles.matcher import ArticleIndex, IntakeProfile, Recommendation, recommend
-from intake.booking.models import AssessmentRequest
+from intake.journey.models import AssessmentRequest
 
 
 def profile_from_request(request: AssessmentRequest) -> IntakeProfile:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from intake import vocabulary
+from intake.clinic import vocabulary
 from intake.articles.matcher import ArticleIndex
 
 bp = Blueprint("articles", __name__, url_prefix="/articles")

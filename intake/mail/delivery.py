@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from flask_mail import Message
 from sqlalchemy import and_, or_, select, update
 
-from intake.extensions import db
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.mail.transport import Transport
-from intake.timeutil import utcnow
+from intake.platform.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 ERROR_TEXT_LIMIT = 1000

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake.extensions import db
-from intake.timeutil import UTCDateTime, utcnow
+from intake.platform.extensions import db
+from intake.platform.timeutil import UTCDateTime, utcnow
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
 

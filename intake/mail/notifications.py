@@ -11,13 +11,13 @@ from flask import render_template
 from icalendar import Calendar, Event
 from sqlalchemy import insert
 
-from intake import vocabulary
+from intake.clinic import vocabulary
 from intake.articles.library import Article
-from intake.booking.models import AssessmentRequest
-from intake.clinic import Site
-from intake.extensions import db
+from intake.journey.models import AssessmentRequest
+from intake.clinic.sites import Site
+from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
-from intake.timeutil import LONDON
+from intake.platform.timeutil import LONDON
 
 SUBJECT_PREFIXES = {"emergency": "[EMERGENCY] ", "urgent": "[URGENT] ", "routine": ""}
 

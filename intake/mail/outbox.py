@@ -11,11 +11,11 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from intake.extensions import db
-from intake.logsafe import redacted_traceback
+from intake.platform.extensions import db
+from intake.platform.logsafe import redacted_traceback
 from intake.mail.delivery import DeliveryReport, RetryPolicy, deliver_pending
 from intake.mail.transport import transport_from_config
-from intake.timeutil import utcnow
+from intake.platform.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 _executors: dict[int, ThreadPoolExecutor] = {}

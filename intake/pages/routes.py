@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, send_
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.extensions import db
+from intake.platform.extensions import db
 
 bp = Blueprint("pages", __name__)
 

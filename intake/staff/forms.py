@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
-from intake.booking.models import REQUEST_STATUSES
-from intake.forms import DateInputField, PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
+from intake.journey.models import REQUEST_STATUSES
+from intake.platform.forms import DateInputField, PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
 
 TIME_PATTERN = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 # ASCII digits, and few enough to fit the database's integer (str.isdigit() also passes "²" and huge numbers).

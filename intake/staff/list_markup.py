@@ -12,7 +12,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from intake.timeutil import LONDON
+from intake.platform.timeutil import LONDON
 
 
 def london_time(moment: datetime) -> str:

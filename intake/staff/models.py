@@ -1,4 +1,4 @@
-"""Staff accounts, the audit log, notes and appointments."""
+"""Staff accounts, the audit log and notes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from intake.extensions import db
-from intake.timeutil import UTCDateTime, utcnow
+from intake.platform.extensions import db
+from intake.platform.timeutil import UTCDateTime, utcnow
 
 ROLES = ("reception", "clinician", "admin")
 
@@ -80,25 +80,6 @@ class RequestNote(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[StaffUser] = relationship()
-
-
-class Appointment(db.Model):
-    """A booked assessment: when (stored in UTC), with whom and where."""
-
-    __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointments_clinician_starts", "clinician_id", "starts_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("assessment_requests.id"), index=True)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    minutes: Mapped[int] = mapped_column(default=45)
-    clinician_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    site_code: Mapped[str] = mapped_column(String(40))
-    booked_by_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    cancelled: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    clinician: Mapped[StaffUser] = relationship(foreign_keys=[clinician_id])
 
 
 class AuditLogIsAppendOnly(Exception):

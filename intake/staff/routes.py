@@ -20,9 +20,9 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from intake.booking.journey import STEPS
-from intake.clinic import site_by_code
-from intake.extensions import db, limiter, login_manager
+from intake.journey.journey import STEPS
+from intake.clinic.sites import site_by_code
+from intake.platform.extensions import db, limiter, login_manager
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings, queue_booking_confirmation
 from intake.mail.outbox import send_after_commit
@@ -30,7 +30,7 @@ from intake.staff import services
 from intake.staff.list_markup import london_time, request_rows
 from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
 from intake.staff.models import StaffUser
-from intake.timeutil import LONDON, utcnow
+from intake.platform.timeutil import LONDON, utcnow
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

@@ -16,12 +16,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, Select, bindparam, func, or_, select
 
-from intake import vocabulary
-from intake.booking.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
-from intake.database import statement_by_statement
-from intake.extensions import db
-from intake.staff.models import ROLES, Appointment, AuditEvent, RequestNote, StaffLogin, StaffUser
-from intake.timeutil import LONDON
+from intake.clinic import vocabulary
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
+from intake.platform.database import statement_by_statement
+from intake.platform.extensions import db
+from intake.appointments.models import Appointment
+from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffLogin, StaffUser
+from intake.platform.timeutil import LONDON
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()

@@ -12,7 +12,7 @@ down_revision = '0002'
 branch_labels = None
 depends_on = None
 
-# Frozen copies of the codes at this revision: later changes to intake.vocabulary need their own migration.
+# Frozen copies of the codes at this revision: later changes to intake.clinic.vocabulary need their own migration.
 CHECKS = {
     'contact_method_known': ('contact_method', ('phone', 'text', 'email')),
     'region_known': ('region', ('lower_back', 'upper_back', 'neck', 'shoulder', 'elbow', 'wrist_hand', 'hip',

@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
-from intake import vocabulary
-from intake.forms import (
+from intake.clinic import vocabulary
+from intake.platform.forms import (
     CheckboxesField,
     ChoiceField,
     DateInputField,
@@ -25,7 +25,7 @@ from intake.forms import (
     select_choices,
     strip_text,
 )
-from intake.timeutil import age_on, today_in_london
+from intake.platform.timeutil import age_on, today_in_london
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
 
 MINIMUM_AGE = 16

@@ -8,8 +8,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from intake.clinic import Site, load_sites
-from intake.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
+from intake.clinic.sites import Site, load_sites
+from intake.platform.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
 
 BYTES_PER_KIB = 1024
 
@@ -73,7 +73,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SECRET_KEY_FROM_ENVIRONMENT": bool(os.environ.get("SECRET_KEY")),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_database,
         # hide_parameters keeps patients' answers out of database error messages and logs. Pooled
-        # connections are pinged only after sitting idle (intake.database), not before every use.
+        # connections are pinged only after sitting idle (intake.platform.database), not before every use.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Demo Physiotherapy Clinic"),
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", "020 7946 0000"),
@@ -84,9 +84,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "DRAFT_LIFETIME_MINUTES": draft_minutes,
         # The form token lives as long as a draft, so a patient who pauses mid-journey is not
         # caught out sooner than their answers expire; a page may carry a token signed up to a
-        # minute earlier (intake.signing), so the token lasts that minute longer.
+        # minute earlier (intake.platform.signing), so the token lasts that minute longer.
         "WTF_CSRF_TIME_LIMIT": draft_minutes * 60 + FORM_TOKEN_REUSE_MAX_SECONDS,
-        # The cookie is renewed with an answer only once it is a minute old (intake.signing), so it
+        # The cookie is renewed with an answer only once it is a minute old (intake.platform.signing), so it
         # lasts that minute longer than the draft and always outlives it.
         "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + COOKIE_RENEWAL_SECONDS,
         # A patient's cookie is renewed with their draft, when an answer is saved, rather than

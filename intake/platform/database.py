@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
-from intake.extensions import db
+from intake.platform.extensions import db
 
 # A connection used within this many seconds is known to be alive; one idle for longer is
 # pinged before use (the server may have restarted, or a firewall dropped it overnight). A

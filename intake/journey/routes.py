@@ -8,21 +8,21 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_wtf.csrf import CSRFError
 
 from intake.articles.profiles import recommendations_for
-from intake.booking import services
-from intake.booking.answers import summary_sections
-from intake.booking.forms import CheckAnswersForm, StepForm
-from intake.booking.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
-from intake.booking.services import LiveDraft
-from intake.clinic import site_by_code
-from intake.extensions import db, limiter
+from intake.journey import services
+from intake.journey.answers import summary_sections
+from intake.journey.forms import CheckAnswersForm, StepForm
+from intake.journey.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
+from intake.journey.services import LiveDraft
+from intake.clinic.sites import site_by_code
+from intake.platform.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_after_commit
-from intake.page_cache import reusable_page
-from intake.signing import renew_cookie
-from intake.urls import fixed_url
-from intake.timeutil import today_in_london, utcnow
+from intake.platform.page_cache import reusable_page
+from intake.platform.signing import renew_cookie
+from intake.platform.urls import fixed_url
+from intake.platform.timeutil import today_in_london, utcnow
 
-bp = Blueprint("booking", __name__, url_prefix="/book")
+bp = Blueprint("journey", __name__, url_prefix="/book")
 
 SESSION_DRAFT = "draft_id"
 SESSION_SUBMITTED = "submitted_references"
@@ -54,7 +54,7 @@ def _without_draft():
     submitted = services.find_request_by_submission_key(draft_id) if draft_id else None
     if submitted is not None:
         return _remember_and_confirm(submitted.reference)
-    return _redirect("booking.start", expired=1 if draft_id else None)
+    return _redirect("journey.start", expired=1 if draft_id else None)
 
 
 def _out_of_order(step: Step, draft: LiveDraft):
@@ -63,14 +63,14 @@ def _out_of_order(step: Step, draft: LiveDraft):
         return redirect(_next_page(draft.answers), code=303)
     blocking = first_unanswered_step(draft.answers)
     if blocking is not None and STEPS.index(blocking) < STEPS.index(step):
-        return _redirect("booking.question", slug=blocking.slug)
+        return _redirect("journey.question", slug=blocking.slug)
     return None
 
 
 def _next_page(answers) -> str:
     """The first page still to answer, or the check-your-answers page when all are done."""
     step = first_unanswered_step(answers)
-    return fixed_url("booking.question", slug=step.slug) if step else fixed_url("booking.check")
+    return fixed_url("journey.question", slug=step.slug) if step else fixed_url("journey.check")
 
 
 def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
@@ -87,9 +87,9 @@ def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
 def _back_url(step: Step, answers) -> str:
     """Where the page's Back link goes: the check page when changing an answer, else the page before."""
     if request.args.get("change"):
-        return fixed_url("booking.check")
+        return fixed_url("journey.check")
     earlier = previous_step(step, answers)
-    return fixed_url("booking.question", slug=earlier.slug) if earlier else fixed_url("booking.start")
+    return fixed_url("journey.question", slug=earlier.slug) if earlier else fixed_url("journey.start")
 
 
 def _example_date() -> str:
@@ -108,7 +108,7 @@ def _render_step(
 
 
 def _template(step: Step) -> str:
-    return f"booking/steps/{answer_key(step)}.html"
+    return f"journey/steps/{answer_key(step)}.html"
 
 
 def _unanswered_step(step: Step, draft: LiveDraft) -> str:
@@ -125,7 +125,7 @@ def _unanswered_step(step: Step, draft: LiveDraft) -> str:
 @bp.get("/")
 def start():
     """Explain the request and offer to start (or carry on with) one."""
-    return render_template("booking/start.html", has_draft=_current_draft() is not None, expired=bool(request.args.get("expired")))
+    return render_template("journey/start.html", has_draft=_current_draft() is not None, expired=bool(request.args.get("expired")))
 
 
 @bp.post("/start")
@@ -135,7 +135,7 @@ def begin():
     draft_id = services.start_draft(session.get(SESSION_DRAFT), utcnow(), _lifetime())
     session[SESSION_DRAFT] = draft_id
     session.permanent = True
-    return _redirect("booking.question", slug=STEPS[0].slug)
+    return _redirect("journey.question", slug=STEPS[0].slug)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -164,7 +164,7 @@ def question(slug: str):
         renew_cookie(session)  # the cookie, like the draft, lasts a lifetime from this answer
         if saved.raised_to is not None:
             # An answer made the request more urgent: the care card comes before anything else.
-            return _redirect("booking.care_card", level=saved.raised_to.value)
+            return _redirect("journey.care_card", level=saved.raised_to.value)
         return redirect(_next_page(saved.answers), code=303)
     return _render_step(step, draft, form)
 
@@ -180,7 +180,7 @@ def care_card(level: str):
     triage = services.triage_answers(draft.answers, today_in_london())
     if triage.urgency.value != level:
         return redirect(_next_page(draft.answers), code=303)
-    return render_template("booking/care_card.html", level=level, continue_url=_next_page(draft.answers))
+    return render_template("journey/care_card.html", level=level, continue_url=_next_page(draft.answers))
 
 
 @bp.route("/check", methods=["GET", "POST"])
@@ -210,7 +210,7 @@ def check():
             return _without_draft()
         except services.DraftChanged:
             # Another window changed an answer after this page was shown: show them before sending.
-            return _redirect("booking.check", changed=1)
+            return _redirect("journey.check", changed=1)
         reference = submission.request.reference  # before the commit expires the request
         db.session.commit()
         send_after_commit(list(submission.email_ids))
@@ -223,7 +223,7 @@ def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = Fa
     triage = services.triage_answers(draft.answers, today_in_london())
     sections = summary_sections(draft.answers, current_app.config)
     return render_template(
-        "booking/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out,
+        "journey/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out,
         answers_changed=bool(request.args.get("changed")),
     ), status
 
@@ -232,7 +232,7 @@ def _remember_and_confirm(reference: str):
     """Let this browser session, and only it, see the confirmation page."""
     references = [ref for ref in session.get(SESSION_SUBMITTED, []) if ref != reference]
     session[SESSION_SUBMITTED] = [*references, reference][-KEEP_SUBMITTED:]
-    return _redirect("booking.confirmation", reference=reference)
+    return _redirect("journey.confirmation", reference=reference)
 
 
 @bp.get("/confirmation/<reference>")
@@ -246,7 +246,7 @@ def confirmation(reference: str):
         {"title": item.article.title, "url": url_for("articles.article", slug=item.article.slug), "reason": item.reason}
         for item in recommendations_for(stored, current_app.extensions["article_index"])
     ]
-    return render_template("booking/confirmation.html", stored=stored, site=site, articles=articles)
+    return render_template("journey/confirmation.html", stored=stored, site=site, articles=articles)
 
 
 @bp.errorhandler(CSRFError)
@@ -256,13 +256,13 @@ def form_timed_out(error: CSRFError):
     draft = _current_draft()
     if draft is None:
         return render_template("errors/form_timed_out.html"), 400
-    if request.endpoint == "booking.question" and slug in STEPS_BY_SLUG:
+    if request.endpoint == "journey.question" and slug in STEPS_BY_SLUG:
         step = STEPS_BY_SLUG[slug]
         detour = _out_of_order(step, draft)
         if detour is not None:
             return detour
         return _render_step(step, draft, _form_for(step, draft, formdata=request.form), timed_out=True, status=400)
-    if request.endpoint == "booking.check" and first_unanswered_step(draft.answers) is None:
+    if request.endpoint == "journey.check" and first_unanswered_step(draft.answers) is None:
         return _render_check(draft, CheckAnswersForm(formdata=request.form), timed_out=True, status=400)
     return render_template("errors/form_timed_out.html"), 400
 

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from intake.booking.journey import Answers, first_unanswered_step, relevant_answers
-from intake.booking.models import AssessmentRequest, Draft, StatusCount
+from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
+from intake.journey.models import AssessmentRequest, Draft, StatusCount
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import recommendations_for
-from intake.clinic import Site, site_by_code
-from intake.database import statement_by_statement
-from intake.extensions import db
-from intake.timeutil import age_on
+from intake.clinic.sites import Site, site_by_code
+from intake.platform.database import statement_by_statement
+from intake.platform.extensions import db
+from intake.platform.timeutil import age_on
 from intake.mail.notifications import MailSettings, queue_new_request_emails
 from intake.triage import TriageResult, Urgency, assess
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import url_for
 
-from intake.booking.forms import DateInputField, format_phone_for_display
-from intake.booking.journey import Answers, Step, answer_key, applicable_steps
-from intake.forms import CheckboxesField, ChoiceField, choice_words
+from intake.journey.forms import DateInputField, format_phone_for_display
+from intake.journey.journey import Answers, Step, answer_key, applicable_steps
+from intake.platform.forms import CheckboxesField, ChoiceField, choice_words
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[Summar
     for step in applicable_steps(answers):
         stored = answers[answer_key(step)]
         form = _labels_form(step, config)
-        change_url = url_for("booking.question", slug=step.slug, change=1)
+        change_url = url_for("journey.question", slug=step.slug, change=1)
         rows = [
             SummaryRow(str(field.label.text), _readable(field, stored.get(field.name)), f"{change_url}#{field.id}")
             for field in form

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from intake.booking import forms
+from intake.journey import forms
 from intake.triage import nerve_questions_apply
 
 Answers = dict[str, dict[str, Any]]

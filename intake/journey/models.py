@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, bindparam, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake import vocabulary
-from intake.extensions import db
-from intake.timeutil import UTCDateTime, utcnow
+from intake.clinic import vocabulary
+from intake.platform.extensions import db
+from intake.platform.timeutil import UTCDateTime, utcnow
 from intake.triage import Urgency
-from intake.vocabulary import codes
+from intake.clinic.vocabulary import codes
 
 REQUEST_STATUSES = ("new", "contacted", "booked", "attended", "no_show", "cancelled", "declined")
 URGENCIES = tuple(level.value for level in Urgency)

@@ -1,0 +1,1 @@
+"""Appointments: the appointment model and the rules for booking one."""
