@@ -1,13 +1,15 @@
-# make run: install, migrate and serve on http://127.0.0.1:5000.  make test: install and run every test.
+# make run: install, migrate and serve on http://127.0.0.1:5000 (PORT=5001 make run for another port).
+# make test: install and run every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PORT ?= 5000
 export FLASK_APP := wsgi.py
 
 .PHONY: run test install install-test migrate
 
 run: install migrate
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest
