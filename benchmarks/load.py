@@ -53,7 +53,7 @@ from staff_list import migrate_afresh, seed  # noqa: E402
 from intake import create_app  # noqa: E402
 from intake.platform.extensions import db  # noqa: E402
 from intake.platform.security import HONEYPOT_FIELD  # noqa: E402
-from intake.staff import services  # noqa: E402
+from intake.staff import accounts  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 DEFAULT_RATELIMIT_STORAGE = "redis://127.0.0.1:6379/0"
@@ -139,7 +139,7 @@ def prepare(database_url: str, folder: Path) -> list[Target]:
     with app.app_context():
         migrate_afresh()
         seed(SEEDED_REQUESTS)
-        services.create_staff(STAFF_EMAIL, "Load Reception", "reception", STAFF_PASSWORD)
+        accounts.create_staff(STAFF_EMAIL, "Load Reception", "reception", STAFF_PASSWORD)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:

@@ -6,13 +6,15 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import inspect
 
 from intake.journey.services import purge_expired_drafts
-from intake.platform.extensions import db
 from intake.mail.outbox import send_pass
-from intake.staff import services as staff_services
-from intake.staff.models import ROLES, StaffUser
+from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
+from intake.staff import accounts
+from intake.staff.errors import StaffError
+from intake.staff.models import ROLES, StaffUser
 
 drafts_cli = AppGroup("drafts", help="Manage patients' unfinished requests.")
 
@@ -39,7 +41,7 @@ def send_outbox(loop: bool, max_passes: int) -> None:
             signal.signal(signal_number, lambda *_: stop.set())
     passes = 0
     while True:
-        report = send_pass()
+        report = send_pass(current_app.config)
         if report.handled:
             click.echo(f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}.")
         passes += 1
@@ -51,10 +53,18 @@ def send_outbox(loop: bool, max_passes: int) -> None:
 
 
 staff_cli = AppGroup("staff", help="Manage back-office accounts.")
+UNMIGRATED = "the database has no tables yet: run `flask db upgrade` (or `make run`) first"
+
+
+def _require_tables() -> None:
+    """Stop with a clear message, not a traceback, when the database has not been migrated."""
+    if not inspect(db.engine).has_table(StaffUser.__tablename__):
+        raise click.ClickException(UNMIGRATED)
 
 
 def _account(email: str) -> StaffUser:
-    user = staff_services.find_staff(email)
+    _require_tables()
+    user = accounts.find_staff(email)
     if user is None:
         raise click.ClickException(f"No staff account for {email}.")
     return user
@@ -70,21 +80,22 @@ def _new_password() -> str:
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What they may do.")
 def create_staff(email: str, name: str, role: str) -> None:
     """Create a staff account (asks twice for the password, without showing it)."""
+    _require_tables()
     try:
-        staff_services.create_staff(email, name, role, _new_password())
-    except staff_services.StaffError as error:
+        accounts.create_staff(email, name, role, _new_password())
+    except StaffError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
-    click.echo(f"Created {role} account for {staff_services.normalise_email(email)}.")
+    click.echo(f"Created {role} account for {accounts.normalise_email(email)}.")
 
 
 @staff_cli.command("disable")
 @click.argument("email")
 def disable_staff(email: str) -> None:
     """Stop an account signing in, and end its sessions now."""
-    staff_services.disable_staff(_account(email))
+    accounts.disable_staff(_account(email))
     db.session.commit()
-    click.echo(f"Disabled {staff_services.normalise_email(email)}; their sessions have ended.")
+    click.echo(f"Disabled {accounts.normalise_email(email)}; their sessions have ended.")
 
 
 @staff_cli.command("set-password")
@@ -93,8 +104,8 @@ def set_staff_password(email: str) -> None:
     """Set a new password for an account (asks twice, hidden)."""
     user = _account(email)
     try:
-        staff_services.set_password(user, _new_password())
-    except staff_services.StaffError as error:
+        accounts.set_password(user, _new_password())
+    except StaffError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Password changed for {user.email}.")

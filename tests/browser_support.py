@@ -52,7 +52,7 @@ def live_server(tmp_path_factory):
     from intake import create_app
     from intake.journey.models import StatusCount
     from intake.platform.extensions import db
-    from intake.staff import services
+    from intake.staff import accounts
 
     folder = tmp_path_factory.mktemp("browser")
     app = create_app({
@@ -64,7 +64,7 @@ def live_server(tmp_path_factory):
     with app.app_context():
         db.create_all()
         StatusCount.create_rows()
-        services.create_staff(STAFF_EMAIL, "Rita Reception", "reception", STAFF_PASSWORD)
+        accounts.create_staff(STAFF_EMAIL, "Rita Reception", "reception", STAFF_PASSWORD)
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -208,12 +208,12 @@ STAFF_PASSWORD = "a long test passphrase"
 @pytest.fixture
 def make_staff(app):
     """Create a staff account: make_staff("reception") -> the user's email."""
-    from intake.staff import services as staff_services
+    from intake.staff import accounts as staff_accounts
 
     def create(role: str = "reception", email: str | None = None, name: str | None = None) -> str:
         email = email or f"{role}.{len(created)}@clinic.example"
         with app.app_context():
-            staff_services.create_staff(email, name or f"Test {role.title()} {len(created)}", role, STAFF_PASSWORD)
+            staff_accounts.create_staff(email, name or f"Test {role.title()} {len(created)}", role, STAFF_PASSWORD)
             db.session.commit()
         created.append(email)
         return email

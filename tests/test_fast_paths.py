@@ -235,24 +235,3 @@ def patient_draft_id(app, patient) -> str:
     with app.test_request_context():
         serializer = app.session_interface.get_signing_serializer(app)
         return serializer.loads(patient.client.get_cookie("session").value)["draft_id"]
-
-
-
-def test_the_list_rows_rendered_in_python_escape_every_typed_value():
-    from datetime import datetime, timezone
-    from types import SimpleNamespace
-
-    from intake.staff.list_markup import request_rows
-
-    row = SimpleNamespace(
-        reference="ABCD2345", urgency="urgent", first_name='<b>"Ada"</b>', last_name="O'Neil & Co", phone="<07400>",
-        site_code="river<side>", status="new", created_at=datetime(2026, 7, 1, 11, 30, tzinfo=timezone.utc),
-    )
-    html = str(request_rows([row], "/staff/requests/", {"new": "New <today>"}))
-    assert '<tr class="table__row--urgent">' in html
-    assert '<a href="/staff/requests/ABCD2345">ABCD2345</a>' in html
-    assert '<strong class="tag tag--urgent">Urgent</strong>' in html
-    assert "&lt;b&gt;&#34;Ada&#34;&lt;/b&gt; O&#39;Neil &amp; Co" in html
-    assert "&lt;07400&gt;" in html and "river&lt;side&gt;" in html and "New &lt;today&gt;" in html
-    assert "1 Jul 2026, 12:30" in html  # British Summer Time
-    assert "<b>" not in html

@@ -204,12 +204,12 @@ def test_a_redacted_traceback_keeps_the_place_and_kind_but_not_the_message():
 @pytest.fixture
 def make_staff_for():
     """Create a staff account in a given app (make_app builds apps the make_staff fixture does not know)."""
-    from intake.staff import services as staff_services
+    from intake.staff import accounts as staff_accounts
 
     def create(app, role: str) -> str:
         email = f"{role}.logs@clinic.example"
         with app.app_context():
-            staff_services.create_staff(email, f"Test {role.title()}", role, STAFF_PASSWORD)
+            staff_accounts.create_staff(email, f"Test {role.title()}", role, STAFF_PASSWORD)
             db.session.commit()
         return email
 

@@ -218,7 +218,7 @@ def test_two_workers_at_once_deliver_each_message_exactly_once(make_app, smtp_se
         with app.app_context():
             try:
                 barrier.wait()
-                while send_due_messages(limit=5).handled:
+                while send_due_messages(app.config, limit=5).handled:
                     pass
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
@@ -257,7 +257,7 @@ def test_a_worker_that_died_mid_delivery_loses_nothing(make_app, smtp_server):
         policy = RetryPolicy.from_config(app.config)
         claimed = claim_messages("crashed-worker", utcnow(), policy, limit=10)
         assert len(claimed) == 2
-        assert send_due_messages().handled == 0  # still within the dead worker's lease
+        assert send_due_messages(app.config).handled == 0  # still within the dead worker's lease
         for message in claimed:
             message.claimed_at = utcnow() - timedelta(seconds=61)
         db.session.commit()

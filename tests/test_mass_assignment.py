@@ -14,7 +14,7 @@ from test_staff_access import booking_data, clinician_id
 
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
-from intake.staff import services as staff_services
+from intake.staff import accounts as staff_accounts
 from intake.appointments.models import Appointment
 from intake.staff.models import AuditEvent, RequestNote, StaffUser
 
@@ -189,4 +189,4 @@ def assert_roles_unchanged(app) -> None:
         for user in db.session.scalars(db.select(StaffUser)):
             assert user.email.startswith(f"{user.role}."), (user.email, user.role)
             assert user.active and user.session_version == 1
-            assert staff_services.find_staff(user.email).role == user.role
+            assert staff_accounts.find_staff(user.email).role == user.role

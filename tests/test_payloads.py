@@ -30,7 +30,7 @@ from intake.platform.extensions import db
 from intake.platform.forms import has_control_characters
 from intake.appointments.models import Appointment
 from intake.staff.models import RequestNote
-from intake.staff.services import find_staff
+from intake.staff.accounts import find_staff
 from intake.platform.timeutil import today_in_london
 from test_booking_validation import shown_answers
 from test_staff_requests import add_staff, booking_form, quick_password_hashing, shared_app, sign_in  # noqa: F401 (a fixture)

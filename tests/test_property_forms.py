@@ -30,7 +30,7 @@ from intake.journey.journey import STEPS
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
-from intake.staff import services as staff_services
+from intake.staff import accounts as staff_accounts, services as staff_services
 from intake.appointments.models import Appointment
 from intake.staff.models import AuditEvent, RequestNote
 from intake.platform.timeutil import LONDON, today_in_london
@@ -568,7 +568,7 @@ def desk(unlimited_app, make_staff, staff_client) -> Desk:
     reference = Patient(app.test_client()).complete()
     clinician = make_staff("clinician")
     with app.app_context():
-        clinician_id = staff_services.find_staff(clinician).id
+        clinician_id = staff_accounts.find_staff(clinician).id
     reception = staff_client("reception")
     return Desk(app, reception, reference, clinician_id, reception.csrf_token("/staff/"), other_sessions_token(app))
 

@@ -20,8 +20,9 @@ from conftest import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, reset_databas
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
-from intake.staff import services as staff_services
+from intake.staff import accounts as staff_accounts, services as staff_services
 from intake.appointments.models import Appointment
+from intake.appointments.services import active_appointments
 from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffUser
 from intake.platform.timeutil import today_in_london, utcnow
 
@@ -38,21 +39,21 @@ PASSIVE_AUDIT_ACTIONS = ("view_request", "login")
 
 # --- helpers ------------------------------------------------------------------------------
 
-REAL_HASHER = staff_services._hasher
+REAL_HASHER = staff_accounts._hasher
 
 
 @pytest.fixture(autouse=True)
 def quick_argon2(monkeypatch):
     """Argon2 with the smallest cost, to keep this file fast: these tests are about access, not
     hashing cost (the CLI test that checks the stored hash puts the real hasher back)."""
-    monkeypatch.setattr(staff_services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(staff_accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def add_staff(app, role: str, email: str | None = None, password: str = STAFF_PASSWORD) -> str:
     """Create an account directly (for apps built with make_app, where make_staff does not apply)."""
     email = email or f"{role}.{role}@clinic.example"
     with app.app_context():
-        staff_services.create_staff(email, f"Test {role.title()}", role, password)
+        staff_accounts.create_staff(email, f"Test {role.title()}", role, password)
         db.session.commit()
     return email
 
@@ -100,7 +101,7 @@ def give_up_on_an_email(app) -> int:
 
 def clinician_id(app, email: str) -> int:
     with app.app_context():
-        return staff_services.find_staff(email).id
+        return staff_accounts.find_staff(email).id
 
 
 def booking_data(clinician: int) -> dict[str, str]:
@@ -240,7 +241,7 @@ def test_reception_moves_a_request_on_books_it_and_retries_its_email(app, patien
     with app.app_context():
         stored = staff_services.find_request(reference)
         assert stored.status == "booked"
-        assert len(staff_services.active_appointments(stored)) == 1
+        assert len(active_appointments(stored.id)) == 1
         assert [note.body for note in staff_services.notes(stored)] == ["Booked by phone."]
         assert db.session.get(OutboxMessage, message_id).status == "pending"
 
@@ -565,7 +566,7 @@ def test_the_session_cookie_is_sent_again_only_when_the_last_seen_time_moves_on_
 
 def test_cli_create_asks_twice_and_stores_only_an_argon2_hash(app, monkeypatch):
     """The password is asked for twice, never echoed, and stored as an Argon2 hash; it then signs in."""
-    monkeypatch.setattr(staff_services, "_hasher", REAL_HASHER)  # the hasher the app really uses
+    monkeypatch.setattr(staff_accounts, "_hasher", REAL_HASHER)  # the hasher the app really uses
     password = "correct horse battery"
     result = cli(app, "staff", "create", "New.Person@Clinic.Example", "--name", "New Person", "--role", "clinician",
                  input=f"{password}\n{password}\n")
@@ -573,7 +574,7 @@ def test_cli_create_asks_twice_and_stores_only_an_argon2_hash(app, monkeypatch):
     assert "Password" in result.output and "Type the password again" in result.output
     assert password not in result.output
     with app.app_context():
-        user = staff_services.find_staff("new.person@clinic.example")
+        user = staff_accounts.find_staff("new.person@clinic.example")
         assert (user.email, user.name, user.role, user.active) == ("new.person@clinic.example", "New Person", "clinician", True)
         assert user.password_hash.startswith("$argon2")
         row = db.session.execute(select(StaffUser.__table__)).one()

@@ -29,7 +29,7 @@ from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCou
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import wait_for_background_sends
-from intake.staff import services as staff_services
+from intake.staff import accounts as staff_accounts, services as staff_services
 from intake.appointments.models import Appointment
 from intake.staff.models import AuditEvent, AuditLogIsAppendOnly, RequestNote
 from intake.platform.timeutil import LONDON, today_in_london, utcnow
@@ -58,7 +58,7 @@ def quick_password_hashing():
     """Argon2 with tiny costs for this module's many staff accounts (the hashing itself is
     tested in test_staff_access.py); verification works exactly as in production."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(staff_services, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+        patch.setattr(staff_accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
         yield
 
 
@@ -89,14 +89,14 @@ def request_id(app, reference: str) -> int:
 
 def staff_id(app, email: str) -> int:
     with app.app_context():
-        return staff_services.find_staff(email).id
+        return staff_accounts.find_staff(email).id
 
 
 def add_staff(app, role: str, name: str | None = None, email: str | None = None) -> str:
     """Create an account directly in an app (for apps not built by the `app` fixture)."""
     email = email or f"{role}.{os.urandom(3).hex()}@clinic.example"
     with app.app_context():
-        staff_services.create_staff(email, name or f"Test {role.title()}", role, STAFF_PASSWORD)
+        staff_accounts.create_staff(email, name or f"Test {role.title()}", role, STAFF_PASSWORD)
         db.session.commit()
     return email
 
@@ -259,7 +259,7 @@ def clinic(request, tmp_path_factory):
             refs[letter] = new_request(app, first, last, mail, phone, site, **{k: dict(v) for k, v in pages.items()})
             update_request(app, refs[letter], created_at=created)
         with app.app_context():
-            user = staff_services.find_staff(email)
+            user = staff_accounts.find_staff(email)
             for letter, spec in CLINIC_REQUESTS.items():
                 if spec[-1] != "new":
                     staff_services.change_status(staff_services.find_request(refs[letter]), spec[-1], user, utcnow())
@@ -537,7 +537,7 @@ def test_a_status_change_happens_only_when_the_rules_allow_it(desk, current, tar
         with desk.app.app_context():
             stored = staff_services.find_request(desk.reference)
             with pytest.raises(staff_services.StaffError):
-                staff_services.change_status(stored, target, staff_services.find_staff(desk.email), utcnow())
+                staff_services.change_status(stored, target, staff_accounts.find_staff(desk.email), utcnow())
             db.session.rollback()
         assert desk.status() == current
 

@@ -1,12 +1,17 @@
-"""What a stored request tells the matcher about the patient."""
+"""What a stored request tells the matcher about the patient.
+
+The request arrives as any object with the answers' attributes (the journey's stored request)
+and is copied into a plain `IntakeProfile`, so this package needs nothing from the journey.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from intake.articles.matcher import ArticleIndex, IntakeProfile, Recommendation, recommend
-from intake.journey.models import AssessmentRequest
 
 
-def profile_from_request(request: AssessmentRequest) -> IntakeProfile:
+def profile_from_request(request: Any) -> IntakeProfile:
     """The parts of a request that bear on what the patient should read."""
     return IntakeProfile(
         region=request.region,
@@ -18,6 +23,6 @@ def profile_from_request(request: AssessmentRequest) -> IntakeProfile:
     )
 
 
-def recommendations_for(request: AssessmentRequest, index: ArticleIndex, limit: int = 3) -> list[Recommendation]:
+def recommendations_for(profile: IntakeProfile, index: ArticleIndex, limit: int = 3) -> list[Recommendation]:
     """The articles to offer this patient, best first."""
-    return recommend(index, profile_from_request(request), limit=limit)
+    return recommend(index, profile, limit=limit)

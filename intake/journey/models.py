@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, bindparam, text, update
+from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.clinic import vocabulary
@@ -102,15 +102,11 @@ class AssessmentRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    def move_to(self, status: str) -> None:
-        """Change the status and keep the per-status counts in step (same transaction)."""
-        StatusCount.record(self.status, status)
-        self.status = status
-
 
 class StatusCount(db.Model):
-    """How many requests are in each status, kept as requests move, so the back office
-    can show counts without counting every row."""
+    """How many requests are in each status, so the back office can show counts without
+    counting every row. The database keeps them, by triggers on assessment_requests
+    (below, and migration 0007), whatever statement inserts, changes or deletes a request."""
 
     __tablename__ = "request_status_counts"
 
@@ -118,21 +114,39 @@ class StatusCount(db.Model):
     requests: Mapped[int] = mapped_column(default=0)
 
     @staticmethod
-    def record(old: str | None, new: str) -> None:
-        """One request left `old` (None for a new request) and joined `new`."""
-        if old == new:
-            return
-        if old is not None:
-            db.session.execute(LEAVE_STATUS, {"counted_status": old})
-        db.session.execute(JOIN_STATUS, {"counted_status": new})
-
-    @staticmethod
     def create_rows() -> None:
-        """Add a zero count for every status (for a database built without migrations, as in tests)."""
+        """Add a zero count for every status (optional: a status gets its row when a request first takes it)."""
         db.session.add_all(StatusCount(status=status, requests=0) for status in REQUEST_STATUSES)
 
 
-# Built once, as plain table statements: counts are changed in the database, never loaded as objects.
-_COUNTS = StatusCount.__table__
-JOIN_STATUS = update(_COUNTS).where(_COUNTS.c.status == bindparam("counted_status")).values(requests=_COUNTS.c.requests + 1)
-LEAVE_STATUS = update(_COUNTS).where(_COUNTS.c.status == bindparam("counted_status")).values(requests=_COUNTS.c.requests - 1)
+# The same triggers as migration 0007, for a database built from the models (db.create_all()).
+_JOIN_COUNT = (
+    "INSERT INTO request_status_counts (status, requests) VALUES (NEW.status, 1) "
+    "ON CONFLICT (status) DO UPDATE SET requests = request_status_counts.requests + 1"
+)
+_LEAVE_COUNT = "UPDATE request_status_counts SET requests = requests - 1 WHERE status = OLD.status"
+STATUS_COUNT_TRIGGERS = {
+    "sqlite": [
+        f"CREATE TRIGGER IF NOT EXISTS request_status_counts_insert AFTER INSERT ON assessment_requests BEGIN {_JOIN_COUNT}; END",
+        f"CREATE TRIGGER IF NOT EXISTS request_status_counts_update AFTER UPDATE OF status ON assessment_requests "
+        f"WHEN OLD.status IS NOT NEW.status BEGIN {_LEAVE_COUNT}; {_JOIN_COUNT}; END",
+        f"CREATE TRIGGER IF NOT EXISTS request_status_counts_delete AFTER DELETE ON assessment_requests BEGIN {_LEAVE_COUNT}; END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION count_request_statuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {_LEAVE_COUNT}; END IF; "
+        f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {_JOIN_COUNT}; END IF; "
+        "RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER request_status_counts_insert_delete AFTER INSERT OR DELETE ON assessment_requests "
+        "FOR EACH ROW EXECUTE FUNCTION count_request_statuses()",
+        "CREATE OR REPLACE TRIGGER request_status_counts_update AFTER UPDATE OF status ON assessment_requests "
+        "FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION count_request_statuses()",
+    ],
+}
+
+
+@event.listens_for(AssessmentRequest.__table__, "after_create")
+def _keep_status_counts_in_the_database(table, connection, **kw) -> None:
+    """Create the counting triggers with the table (their bodies find request_status_counts when they run)."""
+    for statement in STATUS_COUNT_TRIGGERS.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)

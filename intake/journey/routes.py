@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from intake.articles.profiles import recommendations_for
+from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.journey import services
 from intake.journey.answers import summary_sections
 from intake.journey.forms import CheckAnswersForm, StepForm
@@ -16,7 +16,7 @@ from intake.journey.services import LiveDraft
 from intake.clinic.sites import site_by_code
 from intake.platform.extensions import db, limiter
 from intake.mail.notifications import MailSettings
-from intake.mail.outbox import send_after_commit
+from intake.mail.outbox import background_sender
 from intake.platform.page_cache import reusable_page
 from intake.platform.signing import renew_cookie
 from intake.platform.urls import fixed_url
@@ -213,7 +213,7 @@ def check():
             return _redirect("journey.check", changed=1)
         reference = submission.request.reference  # before the commit expires the request
         db.session.commit()
-        send_after_commit(list(submission.email_ids))
+        background_sender(current_app).send_after_commit(list(submission.email_ids))
         return _remember_and_confirm(reference)
     return _render_check(draft, form)
 
@@ -244,7 +244,7 @@ def confirmation(reference: str):
     site = site_by_code(current_app.config["CLINIC_SITES"], stored.site_code)
     articles = [
         {"title": item.article.title, "url": url_for("articles.article", slug=item.article.slug), "reason": item.reason}
-        for item in recommendations_for(stored, current_app.extensions["article_index"])
+        for item in recommendations_for(profile_from_request(stored), current_app.extensions["article_index"])
     ]
     return render_template("journey/confirmation.html", stored=stored, site=site, articles=articles)
 

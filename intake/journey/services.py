@@ -14,14 +14,14 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
-from intake.journey.models import AssessmentRequest, Draft, StatusCount
+from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
-from intake.articles.profiles import recommendations_for
+from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.clinic.sites import Site, site_by_code
 from intake.platform.database import statement_by_statement
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
-from intake.mail.notifications import MailSettings, queue_new_request_emails
+from intake.mail.notifications import MailSettings, RequestDetails, queue_new_request_emails
 from intake.triage import TriageResult, Urgency, assess
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -282,12 +282,11 @@ def submit_draft(
             if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
                 db.session.rollback()
                 return _submitted_already(draft, now)
-            StatusCount.record(None, request.status)
             email_ids = queue_new_request_emails(
-                request,
+                RequestDetails.of(request),
                 site_by_code(sites, request.site_code),
                 mail_settings,
-                articles=[item.article for item in recommendations_for(request, article_index)],
+                articles=[item.article for item in recommendations_for(profile_from_request(request), article_index)],
             )
         except (IntegrityError, OperationalError) as error:
             # Another submit of this draft won the race: drop this attempt and use what it

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Protocol
 
 from flask import render_template
 from icalendar import Calendar, Event
 from sqlalchemy import insert
 
 from intake.clinic import vocabulary
-from intake.articles.library import Article
-from intake.journey.models import AssessmentRequest
 from intake.clinic.sites import Site
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
@@ -50,7 +49,56 @@ class MailSettings:
         return address.rpartition("@")[2] or "localhost"
 
 
-def symptom_summary(request: AssessmentRequest) -> str:
+@dataclass(frozen=True)
+class RequestDetails:
+    """What the emails say about a stored request: a plain copy, so mail needs no request model."""
+
+    id: int
+    reference: str
+    urgency: str
+    urgency_reasons: list[dict[str, str]]
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    contact_method: str
+    site_code: str
+    region: str
+    side: str
+    duration: str
+    pain_now: int
+    pain_worst: int
+    available_days: list[str]
+    available_times: list[str]
+    earliest_date: date | None
+    availability_note: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, stored: Any) -> RequestDetails:
+        """Copy the fields the emails use from any object that has them (a stored request)."""
+        return cls(**{field.name: getattr(stored, field.name) for field in fields(cls)})
+
+
+@dataclass(frozen=True)
+class AppointmentDetails:
+    """What the booking confirmation says about an appointment."""
+
+    id: int
+    starts_at: datetime
+    minutes: int
+    created_at: datetime
+    clinician_name: str
+
+
+class ArticleLink(Protocol):
+    """An article the acknowledgement suggests: its title and its address on the site."""
+
+    title: str
+    slug: str
+
+
+def symptom_summary(request: RequestDetails) -> str:
     """One line about the problem, for clinics that choose to include it in their email."""
     return (
         f"{vocabulary.label_for(vocabulary.BODY_REGIONS, request.region)}, "
@@ -70,7 +118,7 @@ def _add_to_outbox(messages: list[dict[str, Any]]) -> list[int]:
     return list(db.session.execute(INSERT_MESSAGES, messages).scalars())
 
 
-def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str, settings: MailSettings, **context) -> dict[str, Any]:
+def _message(kind: str, request: RequestDetails, recipient: str, subject: str, settings: MailSettings, **context) -> dict[str, Any]:
     """The outbox row of one email about a request, its bodies rendered from the kind's templates."""
     context = {"request": request, "settings": settings, **context}
     return dict(
@@ -92,7 +140,7 @@ def _message(kind: str, request: AssessmentRequest, recipient: str, subject: str
 
 
 def queue_new_request_emails(
-    request: AssessmentRequest, site: Site | None, settings: MailSettings, articles: list[Article] = ()
+    request: RequestDetails, site: Site | None, settings: MailSettings, articles: Sequence[ArticleLink] = ()
 ) -> list[int]:
     """Add the clinic's notification and the patient's acknowledgement to the outbox (caller
     commits); return their ids.
@@ -128,7 +176,7 @@ def queue_new_request_emails(
     return _add_to_outbox(messages)
 
 
-def calendar_invite(appointment, site: Site | None, settings: MailSettings, request: AssessmentRequest) -> str:
+def calendar_invite(appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails) -> str:
     """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts."""
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.clinic_name}//Assessment booking//EN")
@@ -148,7 +196,7 @@ def calendar_invite(appointment, site: Site | None, settings: MailSettings, requ
     return calendar.to_ical().decode("utf-8")
 
 
-def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Site | None, settings: MailSettings) -> int:
+def queue_booking_confirmation(request: RequestDetails, appointment: AppointmentDetails, site: Site | None, settings: MailSettings) -> int:
     """Tell the patient when and where their assessment is, with a calendar invite (caller
     commits); return the message's id."""
     starts = appointment.starts_at.astimezone(LONDON)
@@ -161,7 +209,7 @@ def queue_booking_confirmation(request: AssessmentRequest, appointment, site: Si
         site=site,
         appointment=appointment,
         starts=starts,
-        clinician=appointment.clinician.name,
+        clinician=appointment.clinician_name,
     )
     message.update(
         message_id=f"<patient_booking_confirmation.{request.reference}.{appointment.id}@{settings.message_id_domain}>",

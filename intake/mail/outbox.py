@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask
 
 from intake.platform.extensions import db
 from intake.platform.logsafe import redacted_traceback
@@ -27,9 +27,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:100]
 
 
-def send_due_messages(only_ids=None, limit: int = 50, due_by: datetime | None = None) -> DeliveryReport:
-    """Send one batch of due messages in the current app context."""
-    config = current_app.config
+def send_due_messages(config, only_ids=None, limit: int = 50, due_by: datetime | None = None) -> DeliveryReport:
+    """Send one batch of due messages with the app's settings (`config`), in its app context."""
     return deliver_pending(
         transport_from_config(config),
         sender=config["MAIL_DEFAULT_SENDER"],
@@ -42,27 +41,17 @@ def send_due_messages(only_ids=None, limit: int = 50, due_by: datetime | None = 
     )
 
 
-def send_pass() -> DeliveryReport:
+def send_pass(config) -> DeliveryReport:
     """Try every message that is due now, each at most once (a failure waits for its backoff)."""
     started = utcnow()
     total = DeliveryReport()
     while True:
-        report = send_due_messages(due_by=started)
+        report = send_due_messages(config, due_by=started)
         if not report.handled:
             return total
         total.sent += report.sent
         total.retrying += report.retrying
         total.dead += report.dead
-
-
-def _send_in_background(app: Flask, message_ids: list[int]) -> None:
-    with app.app_context():
-        try:
-            send_due_messages(only_ids=message_ids)
-        except Exception as error:  # the worker will pick the messages up later; never lose the error
-            log.error("Background email delivery failed; the outbox worker will retry\n%s", redacted_traceback(error))
-        finally:
-            db.session.remove()
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -74,18 +63,51 @@ def _executor() -> ThreadPoolExecutor:
         return executor
 
 
-def send_after_commit(message_ids: list[int]) -> Future | None:
+class BackgroundSender:
+    """Tries an app's new messages straight after their commit, off the request thread.
+
+    Made once per app (`intake.mail.init_app`), so it holds the app itself for the
+    background thread's app context.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.futures: list[Future] = []
+
+    def _send(self, message_ids: list[int]) -> None:
+        with self.app.app_context():
+            try:
+                send_due_messages(self.app.config, only_ids=message_ids)
+            except Exception as error:  # the worker will pick the messages up later; never lose the error
+                log.error("Background email delivery failed; the outbox worker will retry\n%s", redacted_traceback(error))
+            finally:
+                db.session.remove()
+
+    def send_after_commit(self, message_ids: list[int]) -> Future | None:
+        """Try the new messages now, in the background, once they are committed."""
+        if not message_ids or not self.app.config["OUTBOX_SEND_AFTER_REQUEST"]:
+            return None
+        future = _executor().submit(self._send, list(message_ids))
+        self.futures = [*(earlier for earlier in self.futures if not earlier.done()), future]
+        return future
+
+    def wait(self, timeout: float = 30) -> None:
+        """Wait until the background sends started so far have finished (for tests and shutdown)."""
+        futures, self.futures = self.futures, []
+        for future in futures:
+            future.result(timeout=timeout)
+
+
+def background_sender(app: Flask) -> BackgroundSender:
+    """The app's background sender (made by `intake.mail.init_app`)."""
+    return app.extensions["outbox_sender"]
+
+
+def send_after_commit(app: Flask, message_ids: list[int]) -> Future | None:
     """Try the new messages straight away, off the request thread, once they are committed."""
-    app = current_app._get_current_object()
-    if not message_ids or not app.config["OUTBOX_SEND_AFTER_REQUEST"]:
-        return None
-    future = _executor().submit(_send_in_background, app, list(message_ids))
-    running = [earlier for earlier in app.extensions.get("outbox_futures", []) if not earlier.done()]
-    app.extensions["outbox_futures"] = [*running, future]
-    return future
+    return background_sender(app).send_after_commit(message_ids)
 
 
 def wait_for_background_sends(app: Flask, timeout: float = 30) -> None:
     """Wait until the background sends started by this app have finished (for tests and shutdown)."""
-    for future in app.extensions.pop("outbox_futures", []):
-        future.result(timeout=timeout)
+    background_sender(app).wait(timeout)

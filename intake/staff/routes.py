@@ -19,18 +19,23 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from phonenumbers import NumberParseException
 
-from intake.journey.journey import STEPS
+from intake.appointments.services import BookingError, active_appointments
 from intake.clinic.sites import site_by_code
-from intake.platform.extensions import db, limiter, login_manager
+from intake.journey.forms import format_phone_for_display
+from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
-from intake.mail.notifications import MailSettings, queue_booking_confirmation
-from intake.mail.outbox import send_after_commit
-from intake.staff import services
-from intake.staff.list_markup import london_time, request_rows
-from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
-from intake.staff.models import StaffUser
+from intake.mail.notifications import MailSettings
+from intake.mail.outbox import background_sender
+from intake.mail.services import NotRetryable, failing_messages, retry_message
+from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
+from intake.staff import accounts, services
+from intake.staff.audit import audit, audit_page, history
+from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
+from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
+from intake.staff.models import StaffUser
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -48,7 +53,7 @@ MAX_ROW_ID = 2**31 - 1
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     """Flask-Login: the user behind a login cookie, if their session is still valid."""
-    return services.load_staff(user_id)
+    return accounts.load_staff(user_id)
 
 
 def roles(*allowed: str) -> Callable:
@@ -103,7 +108,7 @@ def never_cache(response):
 
 
 def _login_account_key() -> str:
-    return "staff-login:" + services.normalise_email(request.form.get("email", ""))[:254]
+    return "staff-login:" + accounts.normalise_email(request.form.get("email", ""))[:254]
 
 
 def _failed_login(response) -> bool:
@@ -120,28 +125,32 @@ def login():
     error = ""
     if form.validate_on_submit():
         now = utcnow()
-        user = services.authenticate(form.email.data, form.password.data, now)
+        user = accounts.authenticate(form.email.data, form.password.data, now)
         if user is not None:
-            session.clear()  # a new session at every sign-in
-            login_user(user)
-            session[SESSION_SEEN] = now.timestamp()
-            services.audit(user, "login", now=now)
-            db.session.commit()
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/staff/") else url_for("staff.requests"), code=303)
-        services.audit(None, "login_failed", now=now, email=services.normalise_email(form.email.data)[:254])
+            return _signed_in(user, now)
+        audit(None, "login_failed", now=now, email=accounts.normalise_email(form.email.data)[:254])
         db.session.commit()
         error = "Enter a correct email address and password"
     return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")))
+
+
+def _signed_in(user: StaffUser, now: datetime):
+    """Start a new session for the user and send them on to where they were going."""
+    session.clear()  # a new session at every sign-in
+    login_user(user)
+    session[SESSION_SEEN] = now.timestamp()
+    audit(user, "login", now=now)
+    db.session.commit()
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/staff/") else url_for("staff.requests"), code=303)
 
 
 @bp.post("/logout")
 @roles(*ALL_ROLES)
 def logout():
     """Sign out, ending every session of this account."""
-    user = db.session.get(StaffUser, current_user.id)
-    services.end_all_sessions(user)
-    services.audit(user, "logout")
+    user = accounts.end_all_sessions(current_user.id)
+    audit(user, "logout")
     db.session.commit()
     logout_user()
     session.clear()
@@ -152,10 +161,10 @@ def logout():
 @roles(*ALL_ROLES)
 def requests():
     """The list of requests, flagged first, with filters, search, counts and pages."""
-    filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
+    filters = _filters()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     page_size = current_app.config["STAFF_PAGE_SIZE"]
-    listed = services.list_page(filters, page, page_size)
+    listed = list_page(filters, page, page_size)
     return render_template(
         "staff/requests.html",
         rows=listed.rows,
@@ -165,7 +174,13 @@ def requests():
         filters=filters,
         counts=listed.counts,
         statuses=services.STATUS_WORDS,
+        site_names={site.code: site.name for site in current_app.config["CLINIC_SITES"]},
     )
+
+
+def _filters() -> RequestFilters:
+    """The list's filters from the query string, checked against the clinic's sites."""
+    return RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
 
 
 def _request_or_404(reference: str):
@@ -184,8 +199,8 @@ def _request_page(stored, status_form=None, booking_form=None, note_form=None, s
         booking_form=booking_form or _booking_form(stored),
         note_form=note_form or NoteForm(),
         notes=services.notes(stored),
-        history=services.history(stored),
-        appointments=services.active_appointments(stored),
+        history=history(stored.id),
+        appointments=active_appointments(stored.id),
         can_book="booked" in services.TRANSITIONS[stored.status],
         statuses=services.STATUS_WORDS,
         emergency_questions=EMERGENCY_QUESTIONS,
@@ -200,7 +215,7 @@ def _status_choices(stored) -> list[tuple[str, str]]:
 
 
 def _booking_form(stored, formdata=None) -> BookingForm:
-    form = BookingForm(formdata=formdata, clinicians=services.clinicians(), sites=current_app.config["CLINIC_SITES"])
+    form = BookingForm(formdata=formdata, clinicians=accounts.clinicians(), sites=current_app.config["CLINIC_SITES"])
     if formdata is None:
         form.site.data = stored.site_code
     return form
@@ -211,7 +226,7 @@ def _booking_form(stored, formdata=None) -> BookingForm:
 def request_detail(reference: str):
     """Every answer, the flags and the history of one request (the view is audited)."""
     stored = _request_or_404(reference)
-    services.audit(current_user, "view_request", stored)
+    audit(current_user, "view_request", stored.id)
     db.session.commit()
     return _request_page(stored)
 
@@ -242,26 +257,18 @@ def book(reference: str):
     form = _booking_form(stored, formdata=request.form)
     if not form.validate():
         return _request_page(stored, booking_form=form, status=400)
-    clinician = db.session.get(StaffUser, int(form.clinician.data))
-    site = site_by_code(current_app.config["CLINIC_SITES"], form.site.data)
+    config = current_app.config
     try:
-        if clinician is None:
-            raise services.StaffError("Choose a clinician who is working here.", field="clinician")
-        appointment = services.book_appointment(
-            stored,
-            local_start=form.local_start(),
-            minutes=current_app.config["APPOINTMENT_MINUTES"],
-            clinician=clinician,
-            site_code=site.code,
-            user=current_user,
-            now=utcnow(),
+        email_id = services.book(
+            stored, clinician_id=int(form.clinician.data), local_start=form.local_start(),
+            minutes=config["APPOINTMENT_MINUTES"], site=site_by_code(config["CLINIC_SITES"], form.site.data),
+            user=current_user, now=utcnow(), settings=MailSettings.from_config(config),
         )
-    except services.StaffError as error:
+    except BookingError as error:
         getattr(form, error.field or "day").errors = [str(error)]
         return _request_page(stored, booking_form=form, status=400)
-    email_id = queue_booking_confirmation(stored, appointment, site, MailSettings.from_config(current_app.config))
     db.session.commit()
-    send_after_commit([email_id])
+    background_sender(current_app).send_after_commit([email_id])
     return _redirect("staff.request_detail", reference=reference)
 
 
@@ -282,12 +289,12 @@ def add_note(reference: str):
 @roles("reception", "admin")
 def export():
     """The filtered list as CSV, safe to open in a spreadsheet; every export is audited."""
-    filters = services.RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
-    services.audit(current_user, "export_csv", filters=filters.as_args(), rows=services.count_matching(filters))
+    filters = _filters()
+    audit(current_user, "export_csv", filters=filters.as_args(), rows=count_matching(filters))
     db.session.commit()
     stamp = datetime.now(LONDON).strftime("%Y-%m-%d-%H%M")
     return Response(
-        stream_with_context(services.export_rows(filters)),
+        stream_with_context(export_rows(filters)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="requests-{stamp}.csv"'},
     )
@@ -300,7 +307,7 @@ def audit_log():
     page = max(1, min(request.args.get("page", 1, type=int) or 1, MAX_AUDIT_PAGE))
     reference = request.args.get("reference", "")[:8]
     page_size = current_app.config["STAFF_PAGE_SIZE"] * 2
-    events, total = services.audit_page(page, page_size, reference)
+    events, total = audit_page(page, page_size, reference)
     return render_template(
         "staff/audit.html", events=events, total=total, page=page, pages=max(1, -(-total // page_size)),
         reference=reference, london=LONDON,
@@ -311,13 +318,7 @@ def audit_log():
 @roles("reception", "admin")
 def outbox():
     """Emails that failed or gave up, with their last error and a retry button."""
-    failing = db.session.execute(
-        db.select(OutboxMessage)
-        .where((OutboxMessage.status == "dead") | ((OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0)))
-        .order_by(OutboxMessage.id.desc())
-        .limit(200)
-    ).scalars()
-    return render_template("staff/outbox.html", messages=list(failing), london=LONDON)
+    return render_template("staff/outbox.html", messages=failing_messages(), london=LONDON)
 
 
 @bp.post(f"/outbox/<int(max={MAX_ROW_ID}):message_id>/retry")
@@ -326,25 +327,28 @@ def outbox():
 def retry_email(message_id: int):
     """Try a failed email again now."""
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    if message.status not in ("dead", "pending"):
-        abort(409)
     now = utcnow()
-    message.status, message.next_attempt_at = "pending", now
-    if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-        message.attempts = 0
-    stored = db.session.get(services.AssessmentRequest, message.request_id) if message.request_id else None
-    services.audit(current_user, "retry_email", stored, now, message_id=message.id, kind=message.kind)
+    try:
+        retry_message(message, now, current_app.config["OUTBOX_MAX_ATTEMPTS"])
+    except NotRetryable:
+        abort(409)
+    audit(current_user, "retry_email", message.request_id, now, message_id=message.id, kind=message.kind)
     db.session.commit()
-    send_after_commit([message.id])
+    background_sender(current_app).send_after_commit([message.id])
     return _redirect("staff.outbox")
 
 
 @bp.app_template_filter("london")
 def london(value: datetime | str) -> str:
     """Show a UTC time (or its ISO text, as kept in the audit log) as clinic (Europe/London) time."""
-    return london_time(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
 
 
-bp.add_app_template_global(request_rows)
-
-
+@bp.app_template_filter("phone")
+def phone(e164: str) -> str:
+    """Show a stored E.164 number as the patient would write it (national format for UK numbers)."""
+    try:
+        return format_phone_for_display(e164)
+    except NumberParseException:
+        return e164

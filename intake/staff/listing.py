@@ -1,0 +1,204 @@
+"""Finding requests: the back-office list's filters, one page of it with counts, and the CSV export.
+
+Plain functions; reads only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import phonenumbers
+from sqlalchemy import Row, Select, func, or_, select
+
+from intake.appointments.statuses import STATUS_WORDS
+from intake.clinic import vocabulary
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
+from intake.platform.database import statement_by_statement
+from intake.platform.extensions import db
+from intake.platform.timeutil import LONDON
+
+LIKE_SPECIALS = re.compile(r"[%_\\]")
+URGENCY_ORDER = "urgency"
+NEWEST_ORDER = "newest"
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    """What reception has asked the list to show. Values are checked against allow-lists."""
+
+    status: str = ""
+    site: str = ""
+    urgency: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    search: str = ""
+    order: str = URGENCY_ORDER
+
+    @classmethod
+    def from_args(cls, args, site_codes) -> RequestFilters:
+        """Read filters from query-string values, dropping anything not on an allow-list."""
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+
+        status = args.get("status", "")
+        site = args.get("site", "")
+        urgency = args.get("urgency", "")
+        order = args.get("order", URGENCY_ORDER)
+        return cls(
+            status=status if status in REQUEST_STATUSES else "",
+            site=site if site in site_codes else "",
+            urgency=urgency if urgency in ("routine", "urgent", "emergency") else "",
+            date_from=day("from"),
+            date_to=day("to"),
+            search=args.get("q", "")[:100].strip(),
+            order=order if order in (URGENCY_ORDER, NEWEST_ORDER) else URGENCY_ORDER,
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query-string values (for links that keep them)."""
+        values = {
+            "status": self.status, "site": self.site, "urgency": self.urgency, "q": self.search,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "order": self.order if self.order != URGENCY_ORDER else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+    @property
+    def only_status(self) -> bool:
+        """Whether nothing but the status narrows the list (so the stored counts give its total)."""
+        return not (self.site or self.urgency or self.date_from or self.date_to or self.search)
+
+
+def _london_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def _search_condition(search: str):
+    """Match a reference exactly, or a name, email or phone number in part."""
+    text = search.strip()
+    conditions = [AssessmentRequest.reference == text.upper()]
+    pattern = "%" + LIKE_SPECIALS.sub("", text.lower()) + "%"
+    full_name = func.lower(AssessmentRequest.first_name + " " + AssessmentRequest.last_name)
+    conditions += [full_name.like(pattern), func.lower(AssessmentRequest.email).like(pattern)]
+    digits = "".join(char for char in text if char.isdigit())
+    if len(digits) >= 4:
+        try:
+            number = phonenumbers.parse(text, "GB")
+            conditions.append(AssessmentRequest.phone == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        except phonenumbers.NumberParseException:
+            pass
+        conditions.append(AssessmentRequest.phone.like(f"%{digits.lstrip('0')}%"))
+    return or_(*conditions)
+
+
+def filtered_requests(filters: RequestFilters) -> Select:
+    """The query for the list (and its CSV export), in the chosen order."""
+    query = select(AssessmentRequest)
+    if filters.status:
+        query = query.where(AssessmentRequest.status == filters.status)
+    if filters.site:
+        query = query.where(AssessmentRequest.site_code == filters.site)
+    if filters.urgency:
+        query = query.where(AssessmentRequest.urgency == filters.urgency)
+    if filters.date_from:
+        query = query.where(AssessmentRequest.created_at >= _london_midnight_utc(filters.date_from))
+    if filters.date_to:
+        query = query.where(AssessmentRequest.created_at < _london_midnight_utc(filters.date_to + timedelta(days=1)))
+    if filters.search:
+        query = query.where(_search_condition(filters.search))
+    if filters.order == NEWEST_ORDER:
+        return query.order_by(AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
+    return query.order_by(AssessmentRequest.urgency_rank, AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
+
+
+# What the list shows of each request. Loading whole requests (every answer decoded from JSON)
+# would cost more than the query itself.
+LIST_COLUMNS = (
+    AssessmentRequest.reference, AssessmentRequest.urgency, AssessmentRequest.first_name, AssessmentRequest.last_name,
+    AssessmentRequest.phone, AssessmentRequest.site_code, AssessmentRequest.status, AssessmentRequest.created_at,
+)
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One page of the back-office list: its rows, how many requests match, and the per-status counts."""
+
+    rows: list[Row]
+    total: int
+    counts: dict[str, int]
+
+
+# The database keeps these counts itself (triggers on assessment_requests), whatever writes a status.
+STATUS_COUNTS = select(StatusCount.status, StatusCount.requests)
+
+
+def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
+    """One page of the filtered list (the columns it shows), how many requests match in all, and
+    how many are in each status; plain reads on one connection, with no transaction.
+
+    With no filter but status, the total comes from the per-status counts instead of
+    counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
+    """
+    query = filtered_requests(filters)
+    shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
+    with statement_by_statement() as connection:
+        stored_counts = dict(connection.execute(STATUS_COUNTS).all())
+        counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
+        if filters.only_status:
+            total = counts[filters.status] if filters.status else sum(counts.values())
+        else:
+            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        return ListPage(list(connection.execute(shown).all()), total, counts)
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = (
+    ("Reference", lambda r: r.reference),
+    ("Received (London)", lambda r: r.created_at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M")),
+    ("Status", lambda r: STATUS_WORDS[r.status]),
+    ("Urgency", lambda r: r.urgency),
+    ("First name", lambda r: r.first_name),
+    ("Last name", lambda r: r.last_name),
+    ("Phone", lambda r: r.phone),
+    ("Email", lambda r: r.email),
+    ("Preferred contact", lambda r: vocabulary.label_for(vocabulary.CONTACT_METHODS, r.contact_method)),
+    ("Site", lambda r: r.site_code),
+    ("Main problem", lambda r: vocabulary.label_for(vocabulary.BODY_REGIONS, r.region)),
+)
+
+
+def neutralise(value: str) -> str:
+    """Stop a spreadsheet reading a value as a formula (CSV injection)."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+def export_rows(filters: RequestFilters) -> Iterator[str]:
+    """The filtered list as CSV text, a line at a time (streams large exports)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow([heading for heading, _ in EXPORT_COLUMNS])
+    yield flush()
+    for request in db.session.execute(filtered_requests(filters).execution_options(yield_per=500)).scalars():
+        writer.writerow([neutralise(str(value(request))) for _, value in EXPORT_COLUMNS])
+        yield flush()
+
+
+def count_matching(filters: RequestFilters) -> int:
+    """How many requests an export of these filters will hold."""
+    return db.session.execute(select(func.count()).select_from(filtered_requests(filters).order_by(None).subquery())).scalar_one()
