@@ -92,7 +92,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # page sends no new cookie.
         "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + DRAFT_MARGIN_SECONDS,
         "SESSION_REFRESH_EACH_REQUEST": False,
-        "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).parent / "articles" / "content"),
+        "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).resolve().parent.parent / "articles" / "content"),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "MAX_FORM_MEMORY_SIZE": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "SESSION_COOKIE_HTTPONLY": True,
