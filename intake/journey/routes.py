@@ -169,6 +169,7 @@ def _save_step(step: Step, draft: LiveDraft, form: StepForm):
     db.session.commit()
     session.modified = True  # the cookie is signed again: like the draft, it lasts a lifetime from this answer
     if saved.raised_to is not None:
+        # An answer made the request more urgent: the care card comes before anything else.
         return _redirect("journey.care_card", level=saved.raised_to.value)
     return redirect(_next_page(saved.answers), code=303)
 
