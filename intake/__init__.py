@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -14,15 +14,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.clinic import vocabulary
-from intake.platform.choice_markup import choice_items
 from intake.platform.config import build_config
 from intake.platform.database import configure_engines
+from intake.platform.page_cache import PageCache
 from intake.platform.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.platform.security import (
     add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
 )
-from intake.platform.signing import RememberingSessionInterface, reuse_recent_form_tokens
-from intake.platform.urls import fixed_url
 from intake.platform.extensions import csrf, db, limiter, login_manager, mailer, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +42,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     check_production_settings(app)
-    app.session_interface = RememberingSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, rate limits must see the patient's address, not the proxy's.
         proxies = app.config["TRUSTED_PROXIES"]
@@ -54,12 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_engines(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    reuse_recent_form_tokens(app)
     mailer.init_app(app)
     # Only the back office's pages show who is signed in (its blueprint adds current_user).
     login_manager.init_app(app, add_context_processor=False)
     limiter.init_app(app)
-    _check_limits_only_on_limited_views(app)
 
     from intake.appointments import models as appointment_models  # noqa: F401  (register tables)
     from intake.journey import models as journey_models  # noqa: F401
@@ -94,24 +89,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _check_limits_only_on_limited_views(app: Flask) -> None:
-    """Drop Flask-Limiter's check before every request when no limit is app-wide.
-
-    Each of our limits sits on its view (`@limiter.limit`), whose wrapper checks it. The
-    extension's before-request hook serves default, application and meta limits, which we do
-    not set, yet it costs every page and file a tenth of a millisecond.
-    """
-    if any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:  # not there when limits are switched off
-        hooks.remove(limiter._check_request_limit)
-
-
 def _register_template_helpers(app: Flask) -> None:
     """Give every template the clinic's details and the display helpers."""
 
-    @app.context_processor
     def clinic_details() -> dict[str, Any]:
         return {
             "clinic_name": app.config["CLINIC_NAME"],
@@ -122,9 +102,12 @@ def _register_template_helpers(app: Flask) -> None:
             "vocabulary": vocabulary,
         }
 
+    app.context_processor(clinic_details)
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
-    app.add_template_global(choice_items)
-    app.add_template_global(fixed_url)
+    # The back office's templates still say fixed_url (theirs to change): it is url_for, nothing more.
+    app.add_template_global(url_for, "fixed_url")
+    # Last, so the pages it keeps see every global and filter above.
+    app.extensions["page_cache"] = PageCache(app, clinic_details)
 
 
 def _register_error_pages(app: Flask) -> None:

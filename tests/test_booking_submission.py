@@ -322,6 +322,7 @@ def test_answers_changed_in_another_window_while_sending_are_checked_again_not_s
             draft, "how_it_feels", {**draft.answers["how_it_feels"], "pain_now": "9"},
             now=utcnow(), lifetime=timedelta(minutes=45), today=utcnow().date(),
         )
+        db.session.commit()  # the other window's request commits its save
         return real_submit(draft, **options)
 
     monkeypatch.setattr(services, "submit_draft", after_another_window_saved)

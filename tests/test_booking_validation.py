@@ -202,7 +202,7 @@ def test_someone_who_turns_16_today_can_book(app, patient):
 # About you: email, phone, contact method, postcode
 
 EMAIL_FORMAT = "Enter an email address in the correct format, like name@example.com"
-PHONE_FORMAT = "Enter a phone number, like 07700 900 982 or +44 7700 900 982"
+PHONE_FORMAT = "Enter a phone number, like 07400 123456 or +44 7400 123456"
 CONTACT_MESSAGE = "Select how you would like us to contact you"
 
 ABOUT_YOU_ERRORS = [

@@ -9,8 +9,7 @@ import pytest
 
 from intake import create_app
 from intake.clinic.sites import load_sites
-from intake.platform.config import build_config, instance_secret_key
-from intake.platform.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
+from intake.platform.config import DRAFT_MARGIN_SECONDS, build_config, instance_secret_key
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 
@@ -71,13 +70,13 @@ def test_unusable_site_configuration_is_refused_at_start_up(records):
         load_sites(records)
 
 
-def test_the_form_token_and_session_outlive_a_draft_by_their_reuse_and_renewal_intervals(tmp_path, monkeypatch):
-    """A page's token may be up to a reuse interval old, and a cookie is renewed only once it is a
-    renewal interval old: each lasts that much longer than a draft, so neither runs out first."""
+def test_the_form_token_and_session_outlive_a_draft(tmp_path, monkeypatch):
+    """Signed values are dated in whole seconds: each lasts a margin longer than a draft, so
+    neither runs out first."""
     monkeypatch.setenv("DRAFT_LIFETIME_MINUTES", "45")
     config = build_config(tmp_path)
-    assert config["WTF_CSRF_TIME_LIMIT"] == 45 * 60 + FORM_TOKEN_REUSE_MAX_SECONDS
-    assert config["PERMANENT_SESSION_LIFETIME"] == 45 * 60 + COOKIE_RENEWAL_SECONDS
+    assert config["WTF_CSRF_TIME_LIMIT"] == 45 * 60 + DRAFT_MARGIN_SECONDS
+    assert config["PERMANENT_SESSION_LIFETIME"] == 45 * 60 + DRAFT_MARGIN_SECONDS
 
 
 def test_instance_secret_key_is_not_overwritten(tmp_path):

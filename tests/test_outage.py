@@ -36,7 +36,7 @@ PATIENT_DETAILS = ("Ada", "Lovelace", "ada@example.com", "07400")
 def database_down(app, failing: Callable[[str], bool] = lambda statement: True) -> Iterator[None]:
     """Make the database drop the connection on every statement, or on those `failing` picks."""
     with app.app_context():
-        engines = {db.engine, app.extensions["single_statement_engine"]}  # the same engine on SQLite
+        engines = {db.engine}
     driver_error = next(iter(engines)).dialect.loaded_dbapi.OperationalError
 
     def drop_connection(connection, cursor, statement, parameters, context, executemany):
@@ -164,7 +164,7 @@ def test_when_every_database_connection_is_busy_pages_answer_503_instead_of_wait
     patient = Patient(app.test_client())
     patient.start()
     with app.app_context(), ExitStack() as busy:
-        for engine in {db.engine, app.extensions["single_statement_engine"]}:  # reads have a pool of their own on PostgreSQL
+        for engine in {db.engine}:
             busy.enter_context(engine.connect())
         started = time.monotonic()
         response = patient.client.get("/book/about-you")

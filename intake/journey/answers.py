@@ -46,17 +46,9 @@ def _readable(field, value: Any) -> str:
     return value or "Not given"
 
 
-# Blank forms, one per page and settings, read for their questions' labels and choices only.
-_LABEL_FORMS: dict[tuple[str, str], Any] = {}
-
-
 def _labels_form(step: Step, config: Mapping[str, Any]):
-    """A blank form of the page, for its labels and choices: built once, not on every check page."""
-    key = (step.slug, repr(step.options(config)))
-    form = _LABEL_FORMS.get(key)
-    if form is None:
-        form = _LABEL_FORMS[key] = step.build_form(config, meta={"csrf": False}, formdata=None)
-    return form
+    """A blank form of the page, for its questions' labels and choices."""
+    return step.build_form(config, meta={"csrf": False}, formdata=None)
 
 
 def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[SummarySection]:

@@ -30,9 +30,36 @@ from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
 
 MINIMUM_AGE = 16
 OLDEST_PLAUSIBLE_AGE = 120
-MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# A number whose range the library's tables do not list yet (UNKNOWN) may well be a new mobile range.
+MAYBE_MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE, phonenumbers.PhoneNumberType.UNKNOWN,
+}
+# What people type in a phone number: digits, spaces, a leading +, brackets, dashes and dots.
+PHONE_CHARACTERS = re.compile(r"\+?[0-9 ().\-]+", re.ASCII)
+# Every UK number a patient can be called on has 10 digits after the 0, or 9 for a few old area codes.
+UK_NATIONAL_LENGTHS = {9, 10}
+PHONE_FORMAT = "Enter a phone number, like 07400 123456 or +44 7400 123456"
 UK_POSTCODE = re.compile(r"^([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})$", re.ASCII)  # else \d also takes Arabic or fullwidth digits
 YES_NO = (("yes", "Yes"), ("no", "No"))
+
+
+def possible_phone_number(typed: str) -> phonenumbers.PhoneNumber | None:
+    """The number typed (UK unless it starts with +), if it could be a phone number; else None.
+
+    Possible, not valid: its length fits the country's numbering plan, but its range need not be
+    in the library's tables, so a patient with a newly issued number is not turned away.
+    """
+    if not PHONE_CHARACTERS.fullmatch(typed):
+        return None
+    try:
+        number = phonenumbers.parse(typed, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return None
+    if number.country_code == 44 and len(phonenumbers.national_significant_number(number)) not in UK_NATIONAL_LENGTHS:
+        return None
+    return number
 
 
 def format_phone_for_display(e164: str) -> str:
@@ -140,14 +167,11 @@ class AboutYouForm(StepForm):
             raise StopValidation("Enter an email address in the correct format, like name@example.com") from error
 
     def validate_phone(self, field: StringField) -> None:
-        """Check the number is real (UK by default, or international with +) and store it in E.164."""
-        try:
-            number = phonenumbers.parse(field.data, "GB")
-        except phonenumbers.NumberParseException as error:
-            raise StopValidation("Enter a phone number, like 07700 900 982 or +44 7700 900 982") from error
-        if not phonenumbers.is_valid_number(number):
-            raise StopValidation("Enter a phone number, like 07700 900 982 or +44 7700 900 982")
-        self.phone_is_mobile = phonenumbers.number_type(number) in MOBILE_TYPES
+        """Check it could be a phone number (UK by default, or international with +); keep it in E.164."""
+        number = possible_phone_number(field.data)
+        if number is None:
+            raise StopValidation(PHONE_FORMAT)
+        self.phone_is_mobile = phonenumbers.number_type(number) in MAYBE_MOBILE_TYPES
         self.phone_e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def answers(self) -> dict[str, Any]:

@@ -17,9 +17,6 @@ from intake.clinic.sites import site_by_code
 from intake.platform.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import background_sender
-from intake.platform.page_cache import reusable_page
-from intake.platform.signing import renew_cookie
-from intake.platform.urls import fixed_url
 from intake.platform.timeutil import today_in_london, utcnow
 
 bp = Blueprint("journey", __name__, url_prefix="/book")
@@ -70,7 +67,7 @@ def _out_of_order(step: Step, draft: LiveDraft):
 def _next_page(answers) -> str:
     """The first page still to answer, or the check-your-answers page when all are done."""
     step = first_unanswered_step(answers)
-    return fixed_url("journey.question", slug=step.slug) if step else fixed_url("journey.check")
+    return url_for("journey.question", slug=step.slug) if step else url_for("journey.check")
 
 
 def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
@@ -87,9 +84,9 @@ def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
 def _back_url(step: Step, answers) -> str:
     """Where the page's Back link goes: the check page when changing an answer, else the page before."""
     if request.args.get("change"):
-        return fixed_url("journey.check")
+        return url_for("journey.check")
     earlier = previous_step(step, answers)
-    return fixed_url("journey.question", slug=earlier.slug) if earlier else fixed_url("journey.start")
+    return url_for("journey.question", slug=earlier.slug) if earlier else url_for("journey.start")
 
 
 def _example_date() -> str:
@@ -104,6 +101,7 @@ def _render_step(
     return render_template(
         _template(step), step=step, form=form, back_url=_back_url(step, draft.answers if draft else {}),
         timed_out=timed_out, save_clashed=save_clashed, example_date=_example_date(),
+        form_action=request.full_path if request.query_string else request.path,
     ), status
 
 
@@ -116,9 +114,9 @@ def _unanswered_step(step: Step, draft: LiveDraft) -> str:
     route on the same day (no answers, no errors), so it is rendered once and reused."""
     back_url = _back_url(step, draft.answers)
     example_date = _example_date()
-    return reusable_page((step.slug, back_url, example_date), _template(step), lambda: {
+    return current_app.extensions["page_cache"].page((step.slug, back_url, example_date), _template(step), lambda: {
         "step": step, "form": step.build_form(current_app.config), "back_url": back_url,
-        "timed_out": False, "example_date": example_date,
+        "timed_out": False, "save_clashed": False, "example_date": example_date, "form_action": request.path,
     })
 
 
@@ -133,6 +131,7 @@ def start():
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
     draft_id = services.start_draft(session.get(SESSION_DRAFT), utcnow(), _lifetime())
+    db.session.commit()
     session[SESSION_DRAFT] = draft_id
     session.permanent = True
     return _redirect("journey.question", slug=STEPS[0].slug)
@@ -153,20 +152,26 @@ def question(slug: str):
         return _unanswered_step(step, draft)
     form = _form_for(step, draft, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
-        try:
-            saved = services.save_answers(
-                draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
-            )
-        except services.DraftGone:
-            return _without_draft()
-        except services.DraftBusy:
-            return _render_step(step, draft, form, save_clashed=True, status=409)
-        renew_cookie(session)  # the cookie, like the draft, lasts a lifetime from this answer
-        if saved.raised_to is not None:
-            # An answer made the request more urgent: the care card comes before anything else.
-            return _redirect("journey.care_card", level=saved.raised_to.value)
-        return redirect(_next_page(saved.answers), code=303)
+        return _save_step(step, draft, form)
     return _render_step(step, draft, form)
+
+
+def _save_step(step: Step, draft: LiveDraft, form: StepForm):
+    """Save a page's answers and move on: to the care card first if they raised the urgency."""
+    try:
+        saved = services.save_answers(
+            draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
+        )
+    except services.DraftGone:
+        return _without_draft()
+    except services.DraftBusy:
+        return _render_step(step, draft, form, save_clashed=True, status=409)
+    db.session.commit()
+    session.modified = True  # the cookie is signed again: like the draft, it lasts a lifetime from this answer
+    if saved.raised_to is not None:
+        # An answer made the request more urgent: the care card comes before anything else.
+        return _redirect("journey.care_card", level=saved.raised_to.value)
+    return redirect(_next_page(saved.answers), code=303)
 
 
 @bp.get("/advice/<level>")
@@ -187,12 +192,9 @@ def care_card(level: str):
 @limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], methods=["POST"])
 def check():
     """Show every answer with a change link; on consent, store the request once."""
-    draft = _current_draft()
-    if draft is None:
-        return _without_draft()
-    if first_unanswered_step(draft.answers) is not None:
-        return redirect(_next_page(draft.answers), code=303)
-
+    draft, elsewhere = _checkable_draft()
+    if elsewhere is not None:
+        return elsewhere
     form = CheckAnswersForm()
     if form.validate_on_submit():
         try:
@@ -206,16 +208,29 @@ def check():
                 mail_settings=MailSettings.from_config(current_app.config),
                 article_index=current_app.extensions["article_index"],
             )
-        except services.DraftIncomplete:
-            return _without_draft()
-        except services.DraftChanged:
-            # Another window changed an answer after this page was shown: show them before sending.
-            return _redirect("journey.check", changed=1)
-        reference = submission.request.reference  # before the commit expires the request
-        db.session.commit()
+        except (services.DraftIncomplete, services.DraftChanged) as refused:
+            return _not_sent(refused)
         background_sender(current_app).send_after_commit(list(submission.email_ids))
-        return _remember_and_confirm(reference)
+        return _remember_and_confirm(submission.reference)
     return _render_check(draft, form)
+
+
+def _checkable_draft() -> tuple[LiveDraft | None, object | None]:
+    """The live draft with every question answered, or else where to send the patient instead."""
+    draft = _current_draft()
+    if draft is None:
+        return None, _without_draft()
+    if first_unanswered_step(draft.answers) is not None:
+        return None, redirect(_next_page(draft.answers), code=303)
+    return draft, None
+
+
+def _not_sent(refused: Exception):
+    """Where a patient goes when their answers were not sent."""
+    if isinstance(refused, services.DraftChanged):
+        # Another window changed an answer after this page was shown: show them before sending.
+        return _redirect("journey.check", changed=1)
+    return _without_draft()
 
 
 def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):

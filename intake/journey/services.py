@@ -18,7 +18,6 @@ from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.clinic.sites import Site, site_by_code
-from intake.platform.database import statement_by_statement
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import MailSettings, RequestDetails, queue_new_request_emails
@@ -42,10 +41,11 @@ class DraftChanged(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of submitting a draft: the stored request, whether this call stored it,
-    and the outbox emails it queued."""
+    """The outcome of submitting a draft: the stored request and its reference, whether this
+    call stored it, and the outbox emails it queued (all committed)."""
 
     request: AssessmentRequest
+    reference: str
     created: bool
     email_ids: tuple[int, ...] = ()
 
@@ -57,18 +57,15 @@ def new_reference() -> str:
 
 def start_draft(replacing: str | None, now: datetime, lifetime: timedelta) -> str:
     """Create an empty draft, dropping the one it replaces (the patient chose to start again)
-    and any that have expired; return its id.
-
-    Three statements that each stand alone, sent without the ORM or a transaction around them.
+    and any that have expired; return its id. The caller commits.
     """
     draft_id = secrets.token_urlsafe(32)
-    with statement_by_statement() as connection:
-        if replacing:
-            connection.execute(DISCARD_DRAFT, {"draft_id": replacing})
-        connection.execute(PURGE_EXPIRED, {"now": now})
-        connection.execute(NEW_DRAFT, {
-            "id": draft_id, "answers": {}, "created_at": now, "updated_at": now, "expires_at": now + lifetime,
-        })
+    if replacing:
+        db.session.execute(DISCARD_DRAFT, {"draft_id": replacing})
+    db.session.execute(PURGE_EXPIRED, {"now": now})
+    db.session.execute(NEW_DRAFT, {
+        "id": draft_id, "answers": {}, "created_at": now, "updated_at": now, "expires_at": now + lifetime,
+    })
     return draft_id
 
 
@@ -88,7 +85,7 @@ def answers_version(draft: LiveDraft) -> str:
 
 
 DRAFTS = Draft.__table__
-# Built once: the statements and their cache keys are reused by every page.
+# Plain table statements, built once at import.
 LIVE_DRAFT = select(DRAFTS.c.id, DRAFTS.c.answers, DRAFTS.c.updated_at).where(
     DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.expires_at > bindparam("now")
 )
@@ -100,7 +97,6 @@ SAVE_IF_UNCHANGED = (
 DISCARD_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"))
 PURGE_EXPIRED = delete(DRAFTS).where(DRAFTS.c.expires_at <= bindparam("now"))
 NEW_DRAFT = insert(DRAFTS)
-INSERT_REQUEST = insert(AssessmentRequest.__table__).returning(AssessmentRequest.__table__.c.id)
 DISCARD_CHECKED_DRAFT = delete(DRAFTS).where(DRAFTS.c.id == bindparam("draft_id"), DRAFTS.c.updated_at == bindparam("seen_at"))
 # Each failed attempt means another save of the same draft (another tab) landed in between.
 SAVE_ATTEMPTS = 5
@@ -109,14 +105,10 @@ REFERENCE_ATTEMPTS = 3
 
 
 def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
-    """Return the live draft with this id, or None if there is none or it has expired.
-
-    A plain read on its own connection, with no transaction: showing a page changes nothing.
-    """
+    """Return the live draft with this id, or None if there is none or it has expired."""
     if not draft_id:
         return None
-    with statement_by_statement() as connection:
-        row = connection.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
+    row = db.session.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
     return LiveDraft(row.id, row.answers, row.updated_at) if row else None
 
 
@@ -147,15 +139,14 @@ def save_answers(
     One UPDATE, made only if the draft is as it was read: if another page of the same draft
     (another tab) was saved in between, the draft is read again and the answers merged anew,
     so both pages keep their answers. Reports the new urgency when these answers raised it,
-    because the patient must then see its care card before anything else.
+    because the patient must then see its care card before anything else. The caller commits.
     """
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
-        with statement_by_statement() as connection:
-            saved = connection.execute(SAVE_IF_UNCHANGED, {
-                "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
-                "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
-            }).rowcount
+        saved = db.session.execute(SAVE_IF_UNCHANGED, {
+            "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
+            "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
+        }).rowcount
         if saved:
             before = triage_answers(draft.answers, today).urgency
             after = triage_answers(merged, today).urgency
@@ -260,8 +251,9 @@ def submit_draft(
 ) -> Submission:
     """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
-    The request, its outbox emails and the draft's removal are one transaction (the caller
-    commits); the emails are delivered after the commit, never here. Nothing is stored if the
+    The request, its outbox emails and the draft's removal are one transaction, which this
+    function owns: it commits it, or rolls it back when another submit of the draft won. The
+    emails are delivered after the commit, never here. Nothing is stored if the
     answers are not the version the patient checked (`seen_version`, when the page sent one),
     and the draft is deleted only if it is still as read. A second submit of the same draft (double
     click, back and resubmit, a retried POST) returns the request the first one stored
@@ -276,9 +268,9 @@ def submit_draft(
         attempt += 1
         row = _request_row(draft, new_reference(), marketing_opt_in, now, today)
         try:
-            # Plain inserts, not the ORM's unit of work; the request object only carries the
-            # stored values to the emails and the confirmation.
-            request = AssessmentRequest(id=db.session.execute(INSERT_REQUEST, row).scalar_one(), **row)
+            request = AssessmentRequest(**row)
+            db.session.add(request)
+            db.session.flush()  # stored now: a repeated submit or a taken reference fails here
             if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
                 db.session.rollback()
                 return _submitted_already(draft, now)
@@ -288,6 +280,7 @@ def submit_draft(
                 mail_settings,
                 articles=[item.article for item in recommendations_for(profile_from_request(request), article_index)],
             )
+            db.session.commit()
         except (IntegrityError, OperationalError) as error:
             # Another submit of this draft won the race: drop this attempt and use what it
             # stored. Otherwise, once in about 10^12 requests, the reference was taken: draw
@@ -295,18 +288,18 @@ def submit_draft(
             db.session.rollback()
             existing = find_request_by_submission_key(draft.id)
             if existing is not None:
-                return Submission(existing, created=False)
+                return Submission(existing, existing.reference, created=False)
             if isinstance(error, OperationalError) or attempt == REFERENCE_ATTEMPTS:
                 raise
         else:
-            return Submission(request, created=True, email_ids=tuple(email_ids))
+            return Submission(request, row["reference"], created=True, email_ids=tuple(email_ids))
 
 
 def _submitted_already(draft: LiveDraft, now: datetime) -> Submission:
     """The draft was not as checked: sent already, expired, or changed in another tab since."""
     existing = find_request_by_submission_key(draft.id)
     if existing is not None:
-        return Submission(existing, created=False)
+        return Submission(existing, existing.reference, created=False)
     if read_draft(draft.id, now) is not None:
         raise DraftChanged("The answers changed after they were checked.")
     raise DraftIncomplete("The draft has expired or does not exist.")

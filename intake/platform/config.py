@@ -9,9 +9,11 @@ import tempfile
 from pathlib import Path
 
 from intake.clinic.sites import Site, load_sites
-from intake.platform.signing import COOKIE_RENEWAL_SECONDS, FORM_TOKEN_REUSE_MAX_SECONDS
 
 BYTES_PER_KIB = 1024
+# Signed cookies and form tokens are dated in whole seconds, and a draft's expiry is set a moment
+# before its cookie is signed: both last this much longer than a draft, so neither runs out first.
+DRAFT_MARGIN_SECONDS = 60
 
 
 def _env_int(name: str, default: int) -> int:
@@ -82,17 +84,15 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "CLINIC_BRAND_COLOUR": os.environ.get("CLINIC_BRAND_COLOUR", "#005a6a"),
         "CLINIC_LOGO": os.environ.get("CLINIC_LOGO", ""),
         "DRAFT_LIFETIME_MINUTES": draft_minutes,
-        # The form token lives as long as a draft, so a patient who pauses mid-journey is not
-        # caught out sooner than their answers expire; a page may carry a token signed up to a
-        # minute earlier (intake.platform.signing), so the token lasts that minute longer.
-        "WTF_CSRF_TIME_LIMIT": draft_minutes * 60 + FORM_TOKEN_REUSE_MAX_SECONDS,
-        # The cookie is renewed with an answer only once it is a minute old (intake.platform.signing), so it
-        # lasts that minute longer than the draft and always outlives it.
-        "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + COOKIE_RENEWAL_SECONDS,
-        # A patient's cookie is renewed with their draft, when an answer is saved, rather than
-        # signed and sent again with every page they view.
+        # The form token lives longer than a draft, so a patient who pauses mid-journey is not
+        # caught out before their answers expire.
+        "WTF_CSRF_TIME_LIMIT": draft_minutes * 60 + DRAFT_MARGIN_SECONDS,
+        # A patient's cookie is signed again each time an answer is saved (the journey marks the
+        # session modified), and lasts longer than the draft that answer renewed; looking at a
+        # page sends no new cookie.
+        "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + DRAFT_MARGIN_SECONDS,
         "SESSION_REFRESH_EACH_REQUEST": False,
-        "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).parent.parent / "articles" / "content"),
+        "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).resolve().parent.parent / "articles" / "content"),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "MAX_FORM_MEMORY_SIZE": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "SESSION_COOKIE_HTTPONLY": True,

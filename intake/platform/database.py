@@ -1,10 +1,7 @@
-"""Database connections: checked before use only after sitting idle, and single statements
-without a surrounding transaction.
+"""Database connections: pooled connections are checked before use only after sitting idle.
 
-Every round trip to PostgreSQL costs both processes a wake-up. A page that only reads (a question
-page, the start page) needs one: its SELECT. Pinging each connection as it leaves the pool,
-then BEGIN and ROLLBACK around the read, made four. A change made by one guarded statement
-(saving a page of answers) is atomic on its own and needs no BEGIN or COMMIT either.
+Every part of the app reaches the database through Flask-SQLAlchemy's session (`db.session`),
+one transaction per request, committed by whoever owns it (a view, or one service).
 """
 
 from __future__ import annotations
@@ -13,8 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, create_engine, event
+from flask import Flask
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 
 from intake.platform.extensions import db
@@ -46,34 +43,17 @@ def ping_connections_after_idle(engine: Engine) -> None:
 
 
 def configure_engines(app: Flask) -> None:
-    """Set up each engine of the app: idle pings, and an engine for statements that need no transaction."""
+    """Set up each engine of the app to ping its connections after idling."""
     with app.app_context():
-        engine = db.engine
-        for each in db.engines.values():
-            ping_connections_after_idle(each)
-    app.extensions["single_statement_engine"] = _single_statement_engine(engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-
-
-def _single_statement_engine(engine: Engine, options: dict) -> Engine:
-    """An engine whose connections never open a transaction, for statements that stand alone.
-
-    On PostgreSQL it has its own small pool of autocommit connections (so switching modes costs
-    nothing per use) and is disposed with the main engine. SQLite's driver sends no BEGIN
-    before a SELECT anyway, and switching its mode would commit an open transaction, so there
-    reads share the main engine.
-    """
-    if engine.dialect.name != "postgresql":
-        return engine
-    single_statement_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", **options)
-    ping_connections_after_idle(single_statement_engine)
-    event.listen(engine, "engine_disposed", lambda _: single_statement_engine.dispose())
-    return single_statement_engine
+        for engine in db.engines.values():
+            ping_connections_after_idle(engine)
 
 
 @contextmanager
 def statement_by_statement() -> Iterator[Connection]:
-    """A connection, outside the request's session, on which each statement stands alone: plain
-    reads, and changes made in one statement whose WHERE clause guards them."""
-    with current_app.extensions["single_statement_engine"].connect() as connection:
-        yield connection
-        connection.commit()  # SQLite ends its implicit transaction; PostgreSQL has none to end
+    """The request's database connection, from its session (no engine or transaction of its own).
+
+    Only intake/staff/services.py still calls this (its branch is changing it); new code uses
+    db.session directly.
+    """
+    yield db.session.connection()

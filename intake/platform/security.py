@@ -82,6 +82,4 @@ def refuse_robot_posts(app: Flask) -> None:
             current_app.logger.warning("Form post to %s refused: the hidden honeypot field was filled in", request.path)
             abort(422)
 
-    @app.context_processor
-    def honeypot_name() -> dict[str, str]:
-        return {"honeypot_field": HONEYPOT_FIELD}
+    app.add_template_global(HONEYPOT_FIELD, "honeypot_field")
