@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -104,8 +104,6 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.context_processor(clinic_details)
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
-    # The back office's templates still say fixed_url (theirs to change): it is url_for, nothing more.
-    app.add_template_global(url_for, "fixed_url")
     # Last, so the pages it keeps see every global and filter above.
     app.extensions["page_cache"] = PageCache(app, clinic_details)
 

@@ -103,11 +103,6 @@ def background_sender(app: Flask) -> BackgroundSender:
     return app.extensions["outbox_sender"]
 
 
-def send_after_commit(app: Flask, message_ids: list[int]) -> Future | None:
-    """Try the new messages straight away, off the request thread, once they are committed."""
-    return background_sender(app).send_after_commit(message_ids)
-
-
 def wait_for_background_sends(app: Flask, timeout: float = 30) -> None:
     """Wait until the background sends started by this app have finished (for tests and shutdown)."""
     background_sender(app).wait(timeout)

@@ -7,11 +7,9 @@ one transaction per request, committed by whoever owns it (a view, or one servic
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DisconnectionError
 
 from intake.platform.extensions import db
@@ -47,13 +45,3 @@ def configure_engines(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             ping_connections_after_idle(engine)
-
-
-@contextmanager
-def statement_by_statement() -> Iterator[Connection]:
-    """The request's database connection, from its session (no engine or transaction of its own).
-
-    Only intake/staff/services.py still calls this (its branch is changing it); new code uses
-    db.session directly.
-    """
-    yield db.session.connection()

@@ -13,7 +13,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
 from intake.appointments.services import Clinician
-from intake.platform.database import statement_by_statement
 from intake.platform.extensions import db
 from intake.staff.errors import StaffError
 from intake.staff.models import ROLES, StaffLogin, StaffUser
@@ -114,8 +113,7 @@ def load_staff(user_id: str) -> SignedInStaff | None:
     raw_id, _, version = user_id.partition(":")
     if not raw_id.isdigit() or not version.isdigit():
         return None
-    with statement_by_statement() as connection:
-        row = connection.execute(STAFF_BY_ID, {"staff_id": int(raw_id)}).first()
+    row = db.session.execute(STAFF_BY_ID, {"staff_id": int(raw_id)}).first()
     if row is None or row.session_version != int(version):
         return None
     return SignedInStaff(**row._mapping)

@@ -18,7 +18,6 @@ from sqlalchemy import Row, Select, func, or_, select
 from intake.appointments.statuses import STATUS_WORDS
 from intake.clinic import vocabulary
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
-from intake.platform.database import statement_by_statement
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 
@@ -150,14 +149,13 @@ def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
     """
     query = filtered_requests(filters)
     shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
-    with statement_by_statement() as connection:
-        stored_counts = dict(connection.execute(STATUS_COUNTS).all())
-        counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
-        if filters.only_status:
-            total = counts[filters.status] if filters.status else sum(counts.values())
-        else:
-            total = connection.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        return ListPage(list(connection.execute(shown).all()), total, counts)
+    stored_counts = dict(db.session.execute(STATUS_COUNTS).all())
+    counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
+    if filters.only_status:
+        total = counts[filters.status] if filters.status else sum(counts.values())
+    else:
+        total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    return ListPage(list(db.session.execute(shown).all()), total, counts)
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
