@@ -3,55 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from markupsafe import escape
 
-from conftest import valid_answers, years_ago
+from tests.factories import valid_answers, years_ago
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.platform.timeutil import today_in_london
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
+from tests.support.pages import shown_answers
 
 PAGES = tuple(valid_answers())
 MISSING = None  # the field is left out of the post altogether
 SHOWN_NORMALISED = {"email", "phone", "postcode"}  # shown back in their cleaned-up form, not as typed
-TODAY = today_in_london()
-TOMORROW = TODAY + timedelta(days=1)
 
 
-class ShownAnswers(HTMLParser):
-    """Collect what a page's form shows: text box values, ticked choices and text area contents."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, list[str]] = {}
-        self._textarea: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag, attrs) -> None:
-        attributes = dict(attrs)
-        if tag == "textarea":
-            self._textarea, self._text = attributes["name"], []
-        elif tag == "input" and (attributes.get("type") not in ("radio", "checkbox") or "checked" in attributes):
-            self.values.setdefault(attributes.get("name", ""), []).append(attributes.get("value", ""))
-
-    def handle_data(self, data) -> None:
-        if self._textarea:
-            self._text.append(data)
-
-    def handle_endtag(self, tag) -> None:
-        if tag == "textarea" and self._textarea:
-            self.values.setdefault(self._textarea, []).append("".join(self._text))
-            self._textarea = None
+def days_from_today(days: int) -> date:
+    """A day relative to today on the clinic's calendar, worked out when the test runs (never at import)."""
+    return today_in_london() + timedelta(days=days)
 
 
-def shown_answers(response) -> dict[str, list[str]]:
-    """What the page's form shows for each field name."""
-    parser = ShownAnswers()
-    parser.feed(response.get_data(as_text=True))
-    return parser.values
+def at_test_time(value):
+    """Parameters that depend on today are given as functions, so a run that crosses midnight stays right."""
+    return value() if callable(value) else value
 
 
 def day_month_year(day: date) -> tuple[str, str, str]:
@@ -158,37 +133,38 @@ def test_names_written_in_any_alphabet_are_accepted(app, patient, typed, stored)
 # About you: date of birth
 
 DATE_OF_BIRTH_ERRORS = [
-    pytest.param("", "", "", "Enter your date of birth", "day", id="empty"),
-    pytest.param("", "12", "1985", "Date of birth must include a day", "day", id="no-day"),
-    pytest.param("10", "", "1985", "Date of birth must include a month", "month", id="no-month"),
-    pytest.param("10", "12", "", "Date of birth must include a year", "year", id="no-year"),
-    pytest.param("", "12", "", "Date of birth must include a day and year", "day", id="no-day-or-year"),
-    pytest.param("ten", "12", "1985", "Date of birth must be a real date, written in numbers", "day", id="day-in-words"),
-    pytest.param("10", "Dec", "1985", "Date of birth must be a real date, written in numbers", "month", id="month-in-words"),
-    pytest.param("31", "2", "1990", "Date of birth must be a real date", "day", id="31-february"),
-    pytest.param("10", "13", "1985", "Date of birth must be a real date", "day", id="month-13"),
-    pytest.param("10", "12", "85", "Year must include 4 numbers", "year", id="2-digit-year"),
-    pytest.param(*day_month_year(TOMORROW), "Date of birth must be in the past", "day", id="tomorrow"),
-    pytest.param(*day_month_year(TODAY), "Date of birth must be in the past", "day", id="today"),
-    pytest.param(*day_month_year(years_ago(121)), f"Date of birth must be after {TODAY.year - 120}", "year", id="121-years-ago"),
+    pytest.param(("", "", ""), "Enter your date of birth", "day", id="empty"),
+    pytest.param(("", "12", "1985"), "Date of birth must include a day", "day", id="no-day"),
+    pytest.param(("10", "", "1985"), "Date of birth must include a month", "month", id="no-month"),
+    pytest.param(("10", "12", ""), "Date of birth must include a year", "year", id="no-year"),
+    pytest.param(("", "12", ""), "Date of birth must include a day and year", "day", id="no-day-or-year"),
+    pytest.param(("ten", "12", "1985"), "Date of birth must be a real date, written in numbers", "day", id="day-in-words"),
+    pytest.param(("10", "Dec", "1985"), "Date of birth must be a real date, written in numbers", "month", id="month-in-words"),
+    pytest.param(("31", "2", "1990"), "Date of birth must be a real date", "day", id="31-february"),
+    pytest.param(("10", "13", "1985"), "Date of birth must be a real date", "day", id="month-13"),
+    pytest.param(("10", "12", "85"), "Year must include 4 numbers", "year", id="2-digit-year"),
+    pytest.param(lambda: day_month_year(days_from_today(1)), "Date of birth must be in the past", "day", id="tomorrow"),
+    pytest.param(lambda: day_month_year(days_from_today(0)), "Date of birth must be in the past", "day", id="today"),
+    pytest.param(lambda: day_month_year(years_ago(121)), lambda: f"Date of birth must be after {today_in_london().year - 120}", "year",
+                 id="121-years-ago"),
 ]
 
 
-@pytest.mark.parametrize(("day", "month", "year", "message", "wrong_box"), DATE_OF_BIRTH_ERRORS)
-def test_date_of_birth_must_be_a_real_plausible_past_date(patient, day, month, year, message, wrong_box):
+@pytest.mark.parametrize(("boxes", "message", "wrong_box"), DATE_OF_BIRTH_ERRORS)
+def test_date_of_birth_must_be_a_real_plausible_past_date(patient, boxes, message, wrong_box):
     """The error links to the first wrong box, and the boxes show what was typed."""
-    response, posted = send(patient, "about-you", **date_parts("date_of_birth", (day, month, year)))
-    assert_rejected(patient, "about-you", response, posted, "date_of_birth", message, f"date_of_birth-{wrong_box}")
+    response, posted = send(patient, "about-you", **date_parts("date_of_birth", at_test_time(boxes)))
+    assert_rejected(patient, "about-you", response, posted, "date_of_birth", at_test_time(message), f"date_of_birth-{wrong_box}")
 
 
-@pytest.mark.parametrize("born", [years_ago(15), years_ago(16, days=-1)], ids=["aged-15", "turns-16-tomorrow"])
+@pytest.mark.parametrize("born", [lambda: years_ago(15), lambda: years_ago(16, days=-1)], ids=["aged-15", "turns-16-tomorrow"])
 def test_an_under_16_is_told_to_call_the_clinic(app, patient, born):
     """Under-16s cannot book online; the message gives the clinic's phone number."""
     message = (
         "We can only take online requests from people aged 16 or over. "
         f"To book for a child or young person, please call us on {app.config['CLINIC_PHONE']}"
     )
-    response, posted = send(patient, "about-you", **date_parts("date_of_birth", day_month_year(born)))
+    response, posted = send(patient, "about-you", **date_parts("date_of_birth", day_month_year(at_test_time(born))))
     assert_rejected(patient, "about-you", response, posted, "date_of_birth", message, "date_of_birth-day")
 
 
@@ -382,9 +358,9 @@ def test_site_days_and_times_must_be_chosen_from_the_list(patient, field, value,
 
 
 EARLIEST_DATE_ERRORS = [
-    pytest.param(day_month_year(TODAY - timedelta(days=1)), "Earliest date must be today or in the future", "day", id="yesterday"),
-    pytest.param(day_month_year(TODAY + timedelta(days=367)), "Earliest date must be within the next year", "day", id="367-days-ahead"),
-    pytest.param(("5", "", str(TODAY.year + 1)), "Earliest date must include a month", "month", id="no-month"),
+    pytest.param(lambda: day_month_year(days_from_today(-1)), "Earliest date must be today or in the future", "day", id="yesterday"),
+    pytest.param(lambda: day_month_year(days_from_today(367)), "Earliest date must be within the next year", "day", id="367-days-ahead"),
+    pytest.param(lambda: ("5", "", str(today_in_london().year + 1)), "Earliest date must include a month", "month", id="no-month"),
     pytest.param(("5", "1", "27"), "Year must include 4 numbers", "year", id="2-digit-year"),
 ]
 
@@ -392,18 +368,18 @@ EARLIEST_DATE_ERRORS = [
 @pytest.mark.parametrize(("earliest", "message", "wrong_box"), EARLIEST_DATE_ERRORS)
 def test_earliest_date_must_be_a_real_date_within_the_next_year(patient, earliest, message, wrong_box):
     """A past, far-off or incomplete earliest date is refused, linking to the first wrong box."""
-    response, posted = send(patient, "when-and-where", **date_parts("earliest_date", earliest))
+    response, posted = send(patient, "when-and-where", **date_parts("earliest_date", at_test_time(earliest)))
     assert_rejected(patient, "when-and-where", response, posted, "earliest_date", message, f"earliest_date-{wrong_box}")
 
 
 @pytest.mark.parametrize(
     ("boxes", "stored"),
-    [({}, None), (date_parts("earliest_date", day_month_year(TOMORROW)), TOMORROW.isoformat())],
+    [({}, None), (lambda: date_parts("earliest_date", day_month_year(days_from_today(1))), lambda: days_from_today(1).isoformat())],
     ids=["left-empty", "tomorrow"],
 )
 def test_earliest_date_is_optional_and_tomorrow_is_accepted(app, patient, boxes, stored):
     """No earliest date stores nothing; tomorrow is stored as an ISO date."""
-    assert accepted(app, patient, "when-and-where", **boxes)["earliest_date"] == stored
+    assert accepted(app, patient, "when-and-where", **at_test_time(boxes))["earliest_date"] == at_test_time(stored)
 
 
 # Check your answers

@@ -11,21 +11,18 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from icalendar import Calendar
 from sqlalchemy import delete, func, select, update
 
-from conftest import BACKENDS, STAFF_PASSWORD, Patient, Staff, reset_database, valid_answers
-from intake import create_app
-from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
+from tests.factories import Staff, booking_form, give_up_on_an_email, new_request, new_staff, sign_in, staff_id, update_request, valid_answers
+from tests.support.database import BACKENDS, shared_app
+from intake.journey.models import REQUEST_STATUSES, AssessmentRequest
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import wait_for_background_sends
@@ -34,7 +31,7 @@ from intake.appointments.models import Appointment
 from intake.staff.models import AuditEvent, AuditLogIsAppendOnly, RequestNote
 from intake.platform.timeutil import LONDON, today_in_london, utcnow
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
-from mail_server import SMTPServer
+from tests.support.mail_server import SMTPServer
 
 UTC = timezone.utc
 EMERGENCY = {"nerve_symptoms": {"saddle_numbness": "yes"}}
@@ -51,31 +48,7 @@ SCRIPT_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 IMG_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
-# --- speed --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module", autouse=True)
-def quick_password_hashing():
-    """Argon2 with tiny costs for this module's many staff accounts (the hashing itself is
-    tested in test_staff_access.py); verification works exactly as in production."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(staff_services, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
-        yield
-
-
 # --- helpers ------------------------------------------------------------------------------
-
-def new_request(app, first="Ada", last="Lovelace", email="ada@example.com", phone="07400 123456", site="riverside", **pages) -> str:
-    """Submit a request through the real patient journey; return its reference."""
-    about = {"first_name": first, "last_name": last, "email": email, "phone": phone, **pages.pop("about_you", {})}
-    where = {"site": site, **pages.pop("when_and_where", {})}
-    return Patient(app.test_client()).complete(about_you=about, when_and_where=where, **pages)
-
-
-def update_request(app, reference: str, **values) -> None:
-    """Write columns of a stored request directly (as an attacker or a migration might)."""
-    with app.app_context():
-        db.session.execute(update(AssessmentRequest).where(AssessmentRequest.reference == reference).values(**values))
-        db.session.commit()
 
 
 def request_value(app, reference: str, column: str):
@@ -85,27 +58,6 @@ def request_value(app, reference: str, column: str):
 
 def request_id(app, reference: str) -> int:
     return request_value(app, reference, "id")
-
-
-def staff_id(app, email: str) -> int:
-    with app.app_context():
-        return staff_services.find_staff(email).id
-
-
-def add_staff(app, role: str, name: str | None = None, email: str | None = None) -> str:
-    """Create an account directly in an app (for apps not built by the `app` fixture)."""
-    email = email or f"{role}.{os.urandom(3).hex()}@clinic.example"
-    with app.app_context():
-        staff_services.create_staff(email, name or f"Test {role.title()}", role, STAFF_PASSWORD)
-        db.session.commit()
-    return email
-
-
-def sign_in(app, email: str) -> Staff:
-    staff = Staff(app.test_client())
-    response = staff.login(email)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return staff
 
 
 def listed(response) -> list[str]:
@@ -141,13 +93,6 @@ def appointments(app, reference: str) -> list[tuple[datetime, int, str, bool]]:
 def outbox_count(app) -> int:
     with app.app_context():
         return db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
-
-
-def booking_form(day: date, start: str, clinician: int, site: str = "riverside") -> dict[str, str]:
-    return {
-        "day-day": str(day.day), "day-month": str(day.month), "day-year": str(day.year),
-        "start_time": start, "clinician": str(clinician), "site": site,
-    }
 
 
 def invites(app, reference: str) -> list[OutboxMessage]:
@@ -186,30 +131,6 @@ def csv_rows(response) -> list[list[str]]:
 
 def next_year(month: int, day: int) -> date:
     return date(today_in_london().year + 1, month, day)
-
-
-@contextmanager
-def shared_app(backend: str, tmp_path_factory, **overrides):
-    """An app on an empty database, as the `make_app` fixture builds, but for a whole module."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'test.sqlite3'}"
-    else:
-        url = os.environ["TEST_DATABASE_URL"]
-    app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": tmp_path_factory.mktemp("instance"),
-        "SECRET_KEY": "test-secret-key", "MAIL_SERVER": "", "OUTBOX_SEND_AFTER_REQUEST": False, **overrides,
-    })
-    with app.app_context():
-        reset_database()
-        db.create_all()
-        StatusCount.create_rows()
-        db.session.commit()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            reset_database()
-            db.engine.dispose()
 
 
 # --- a clinic with six requests, for the read-only list and page checks ---------------------
@@ -252,8 +173,8 @@ NEWEST_ORDER = "FDBACE"
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def clinic(request, tmp_path_factory):
-    with shared_app(request.param, tmp_path_factory) as app:
-        email = add_staff(app, "reception", name="Rita Reception")
+    with shared_app(request.param, tmp_path_factory, name="clinic") as app:
+        email = new_staff(app, "reception", name="Rita Reception")
         refs = {}
         for letter, (first, last, mail, phone, site, pages, created, _) in CLINIC_REQUESTS.items():
             refs[letter] = new_request(app, first, last, mail, phone, site, **{k: dict(v) for k, v in pages.items()})
@@ -377,7 +298,7 @@ def test_the_list_is_paged_on_the_server_with_links_that_keep_the_filters(make_a
     refs = [new_request(app, first=name, email=f"{name.lower()}@example.com") for name in names]
     for hours, reference in enumerate(refs):
         update_request(app, reference, created_at=datetime(2024, 5, 1, 9, tzinfo=UTC) + timedelta(hours=hours))
-    staff = sign_in(app, add_staff(app, "reception"))
+    staff = sign_in(app, new_staff(app, "reception"))
     wanted = {"status": ["new"], "site": ["riverside"], "order": ["newest"]}
 
     def link(body: str, rel: str) -> str | None:
@@ -499,10 +420,10 @@ class Desk:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def desk(request, tmp_path_factory):
-    with shared_app(request.param, tmp_path_factory) as app:
+    with shared_app(request.param, tmp_path_factory, name="desk") as app:
         reference = new_request(app)
-        email = add_staff(app, "reception", name="Rita Reception")
-        clinician = add_staff(app, "clinician", name="Clara Clinician")
+        email = new_staff(app, "reception", name="Rita Reception")
+        clinician = new_staff(app, "clinician", name="Clara Clinician")
         yield Desk(app, sign_in(app, email), email, reference, staff_id(app, clinician), staff_id(app, email))
 
 
@@ -691,18 +612,6 @@ def test_there_is_no_way_to_edit_or_delete_a_note(desk):
 
 
 # --- 6. the audit log ---------------------------------------------------------------------
-
-def give_up_on_an_email(app, reference: str, recipient: str | None = None, error: str = "550 mailbox unavailable") -> int:
-    """Mark the request's first email as dead, as if delivery kept failing; return its id."""
-    with app.app_context():
-        message = db.session.execute(
-            select(OutboxMessage).where(OutboxMessage.request_id == staff_services.find_request(reference).id).order_by(OutboxMessage.id)
-        ).scalars().first()
-        message.status, message.attempts, message.last_error = "dead", app.config["OUTBOX_MAX_ATTEMPTS"], error
-        if recipient is not None:
-            message.recipient = recipient
-        db.session.commit()
-        return message.id
 
 
 def test_each_action_on_a_record_writes_one_audit_entry_with_who_what_and_when(app, patient, make_staff, staff_client):
@@ -935,7 +844,7 @@ def test_retry_now_delivers_the_email_once_the_mail_server_works(make_app):
         app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False)
         reference = new_request(app)
         message_id = give_up_on_an_email(app, reference)
-        staff = sign_in(app, add_staff(app, "reception"))
+        staff = sign_in(app, new_staff(app, "reception"))
         app.config["OUTBOX_SEND_AFTER_REQUEST"] = True
         assert staff.post(f"/staff/outbox/{message_id}/retry").status_code == 303
         wait_for_background_sends(app)

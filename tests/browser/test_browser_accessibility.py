@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from browser_support import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, axe_violations, describe, screenshot
-from test_browser_patient import answer_all_no, continue_on, fill_about_you
+from tests.support.browser import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, answer_all_no, axe_violations, continue_on, describe, fill_about_you, screenshot
 
 NOT_CHECKED = {"/staff/audit": "admin only; the test receptionist is refused it (tests/test_staff_access.py covers the refusal)"}
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
-from conftest import STAFF_PASSWORD, Patient, Staff, valid_answers, years_ago
+from tests.factories import STAFF_PASSWORD, Patient, Staff, update_request, valid_answers, years_ago
 from intake.clinic import vocabulary
 from intake.journey.journey import STEPS
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, Draft
@@ -34,7 +34,6 @@ from intake.staff import services as staff_services
 from intake.appointments.models import Appointment
 from intake.staff.models import AuditEvent, RequestNote
 from intake.platform.timeutil import LONDON, today_in_london
-from test_staff_requests import quick_password_hashing, update_request  # noqa: F401 (a fixture: cheap Argon2 for sign-ins)
 
 MISSING = None  # the field is left out of the post
 TRACKED = (AssessmentRequest, Appointment, RequestNote, AuditEvent, OutboxMessage)
@@ -45,7 +44,11 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 FUZZ_ONE_FIELD = settings(FUZZ, max_examples=max(1, FUZZ.max_examples // 2))
-TODAY = today_in_london()
+
+
+def days_ahead(first: int, last: int) -> st.SearchStrategy[date]:
+    """Days from `first` to `last` days after today, today being worked out when each example runs."""
+    return st.integers(first, last).map(lambda days: today_in_london() + timedelta(days=days))
 SITES = ("riverside", "canal-side", "west-green")
 NAME_SEPARATORS = " '’.-"
 
@@ -176,7 +179,7 @@ PAGE_FIELDS = {
         "site": choice([(code, code) for code in SITES], ["atlantis", "Riverside"]),
         "days": checkboxes(vocabulary.WEEKDAYS),
         "times": checkboxes(vocabulary.TIMES_OF_DAY),
-        **date_boxes("earliest_date", st.dates(TODAY + timedelta(days=1), TODAY + timedelta(days=365)), optional=True),
+        **date_boxes("earliest_date", days_ahead(1, 365), optional=True),
         "note": free_text(500),
     },
 }
@@ -620,7 +623,7 @@ def test_a_note_is_stored_exactly_as_typed_once_cleaned(desk, post, token_choice
 
 TIMES = ["09:30", "9:30", "14.30", " 10:00 ", "23:59", "00:00"]
 BOOKING_FIELDS = {
-    **date_boxes("day", st.dates(TODAY + timedelta(days=1), TODAY + timedelta(days=60))),
+    **date_boxes("day", days_ahead(1, 60)),
     "start_time": text_field(st.sampled_from(TIMES), 5, ["24:00", "9:60", "930", "9:5", "10:00am", "²:30", "1²:30", "١٠:٣٠"]),
     "clinician": text_field(st.just("CLINICIAN"), 10, ["0", "-1", "1.0", "²", "١", "9" * 30, "CLINICIAN ", "99999"]),
     "site": choice([(code, code) for code in SITES], ["atlantis"]),
@@ -638,7 +641,7 @@ def london_to_utc(posted: dict) -> datetime:
 def test_a_booking_stores_the_typed_london_time_with_the_chosen_clinician_and_site(desk, target):
     """Any booking form: no 5xx; a refused booking stores nothing and sends nothing; an accepted one
     adds one appointment at the typed time, one email and one audit entry; a valid one is accepted."""
-    next_week = TODAY + timedelta(days=7)
+    next_week = today_in_london() + timedelta(days=7)
     baseline = {"day-day": str(next_week.day), "day-month": str(next_week.month), "day-year": str(next_week.year),
                 "start_time": "10:00", "clinician": "CLINICIAN", "site": "riverside"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Patient
+from tests.factories import Patient
 from intake.articles.library import load_articles
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage

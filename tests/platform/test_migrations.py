@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from intake.platform.extensions import db
-from conftest import reset_database
+from tests.support.database import reset_database
 
 
 ORDERED_INDEXES = {

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import CSRF_PATTERN, Patient, valid_answers
+from tests.factories import CSRF_PATTERN, Patient, valid_answers
 from intake.journey import services
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
@@ -251,11 +251,23 @@ def test_a_second_submit_carrying_the_old_cookie_still_finds_the_request(app, cl
 
 
 def test_a_timed_out_check_page_with_unanswered_questions_goes_back_to_them(client, patient):
-    """No server error when the check page is posted without a token before every page is answered."""
+    """The check page posted without a token before every page is answered: no server error but a
+    'Please try again' page saying nothing was lost, whose button leads back to the request, where
+    the check page sends the patient on to the first question still unanswered."""
     patient.start()
     response = client.post("/book/check", data={"consent": "y"})
+    body = response.get_data(as_text=True)
     assert response.status_code in (303, 400)
     assert response.status_code != 500
+    assert response.status_code == 400
+    assert "<title>Please try again" in body and '<h1 class="heading-l">Please try again</h1>' in body
+    assert "Nothing you sent has been lost." in body
+    assert '<a class="button" href="/book/">Go to your request</a>' in body
+    assert client.get("/book/").status_code == 200
+    back = client.get("/book/check")
+    assert back.status_code == 303
+    assert back.headers["Location"].endswith("/book/about-you")
+    assert client.get(back.headers["Location"]).status_code == 200
 
 
 def test_a_timed_out_page_that_comes_later_in_the_journey_is_not_shown_early(client, patient):

@@ -4,52 +4,7 @@ from __future__ import annotations
 
 import re
 
-from browser_support import screenshot
-
-
-def fill_about_you(page, first_name: str = "Ada") -> None:
-    page.get_by_label("First name").fill(first_name)
-    page.get_by_label("Last name").fill("Lovelace")
-    birth = page.get_by_role("group", name="Date of birth")
-    birth.get_by_label("Day").fill("10")
-    birth.get_by_label("Month").fill("12")
-    birth.get_by_label("Year").fill("1985")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Mobile phone number").fill("07400 123456")
-    page.get_by_label("Phone call").check()
-    page.get_by_label("Postcode (optional)").fill("N1 9GU")
-
-
-def answer_where_and_how(page, region: str = "Knee") -> None:
-    page.get_by_label(region, exact=True).check()
-    page.get_by_label("Left", exact=True).check()
-    page.get_by_label("2 to 6 weeks").check()
-    page.get_by_label("Gradually, for no clear reason").check()
-    continue_on(page)
-    page.get_by_role("group", name="How bad is your pain right now?").get_by_label("4", exact=True).check()
-    page.get_by_role("group", name="How bad is your pain at its worst?").get_by_label("7", exact=True).check()
-    page.get_by_label("Stiffness").check()
-    page.get_by_label("Tell us about your problem (optional)").fill("Aches after running.")
-    continue_on(page)
-
-
-def answer_all_no(page) -> None:
-    for group in page.get_by_role("group").all():
-        group.get_by_label("No", exact=True).check()
-
-
-def continue_on(page) -> None:
-    """Press Continue and wait for the next page to load."""
-    with page.expect_navigation():
-        page.get_by_role("button", name="Continue").click()
-
-
-def start(page, live_server) -> None:
-    page.goto(live_server + "/")
-    screenshot(page, "01-home")
-    page.get_by_role("link", name="Request a free assessment").click()
-    screenshot(page, "02-start")
-    page.get_by_role("button", name="Start now").click()
+from tests.support.browser import answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 
 def test_a_patient_completes_the_journey_changes_an_answer_and_sees_the_reference(page, live_server):

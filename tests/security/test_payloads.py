@@ -24,7 +24,8 @@ from icalendar import Calendar
 from markupsafe import escape
 from sqlalchemy import func, select, text
 
-from conftest import BACKENDS, Patient, Staff, valid_answers
+from tests.factories import Patient, Staff, booking_form, new_staff, sign_in, valid_answers
+from tests.support.database import BACKENDS, shared_app
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.platform.forms import has_control_characters
@@ -32,8 +33,7 @@ from intake.appointments.models import Appointment
 from intake.staff.models import RequestNote
 from intake.staff.services import find_staff
 from intake.platform.timeutil import today_in_london
-from test_booking_validation import shown_answers
-from test_staff_requests import add_staff, booking_form, quick_password_hashing, shared_app, sign_in  # noqa: F401 (a fixture)
+from tests.support.pages import shown_answers
 
 PAYLOADS = {
     "script-element": "<script>alert(1)</script>",
@@ -206,11 +206,11 @@ class Clinic:
 def clinic(request, tmp_path_factory):
     """One app for the module, emailing to .eml files, with a clinician, a receptionist and an admin."""
     mail_dir = tmp_path_factory.mktemp("mail")
-    with shared_app(request.param, tmp_path_factory, RATELIMIT_ENABLED=False, MAIL_FILE_DIR=str(mail_dir)) as app:
-        clinician = add_staff(app, "clinician", name="Cleo Clinician")
+    with shared_app(request.param, tmp_path_factory, name="payloads", RATELIMIT_ENABLED=False, MAIL_FILE_DIR=str(mail_dir)) as app:
+        clinician = new_staff(app, "clinician", name="Cleo Clinician")
         with app.app_context():
             clinician_id = find_staff(clinician).id
-        yield Clinic(app, sign_in(app, add_staff(app, "reception")), sign_in(app, add_staff(app, "admin")), clinician_id, mail_dir)
+        yield Clinic(app, sign_in(app, new_staff(app, "reception")), sign_in(app, new_staff(app, "admin")), clinician_id, mail_dir)
 
 
 # --- the table ----------------------------------------------------------------------------

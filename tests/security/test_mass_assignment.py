@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import Patient, valid_answers
-from test_staff_access import booking_data, clinician_id
+from tests.factories import Patient, booking_form, staff_id, valid_answers
 
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
@@ -130,7 +129,7 @@ def test_booking_takes_its_length_booker_and_state_from_the_server(app, patient,
     reference = patient.complete()
     clinician_email = make_staff("clinician")
     reception = staff_client("reception")
-    data = {**booking_data(clinician_id(app, clinician_email)), **STAFF_EXTRAS}
+    data = {**booking_form(clinician=staff_id(app, clinician_email)), **STAFF_EXTRAS}
     response = reception.post(f"/staff/requests/{reference}/book", data)
     assert response.status_code == 303, response.get_data(as_text=True)
     with app.app_context():

@@ -60,7 +60,7 @@ def test_production_starts_with_safe_settings_and_secure_cookies(tmp_path, monke
 
 def test_submissions_from_one_address_are_limited_with_a_friendly_page(make_app):
     """Mail flooding: past the limit a further request is refused kindly and nothing is stored."""
-    from conftest import Patient
+    from tests.factories import Patient
     from intake.journey.models import AssessmentRequest
     from intake.platform.extensions import db
 
@@ -77,7 +77,7 @@ def test_submissions_from_one_address_are_limited_with_a_friendly_page(make_app)
 
 
 def test_starting_requests_is_limited_per_address(make_app):
-    from conftest import Patient
+    from tests.factories import Patient
 
     app = make_app(START_LIMIT_PER_ADDRESS="3 per minute")
     responses = [Patient(app.test_client()).start() for _ in range(4)]
@@ -89,7 +89,7 @@ def test_starting_requests_is_limited_per_address(make_app):
 
 def test_behind_a_trusted_proxy_limits_count_the_patients_address(make_app):
     """With TRUSTED_PROXIES=1, two patients behind the same proxy are counted separately."""
-    from conftest import Patient
+    from tests.factories import Patient
 
     app = make_app(START_LIMIT_PER_ADDRESS="1 per minute", TRUSTED_PROXIES=1)
     first = Patient(app.test_client())
@@ -107,7 +107,7 @@ def test_with_redis_storage_every_worker_shares_one_count(make_app):
 
     import redis
 
-    from conftest import Patient
+    from tests.factories import Patient
 
     try:
         socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
@@ -133,7 +133,7 @@ def test_with_redis_storage_every_worker_shares_one_count(make_app):
 
 def test_an_app_built_without_limits_does_not_switch_them_off_for_the_next(make_app):
     """The limiter object is shared by every app in the process; each app sets its own state."""
-    from conftest import Patient
+    from tests.factories import Patient
 
     make_app(RATELIMIT_ENABLED=False)
     app = make_app(START_LIMIT_PER_ADDRESS="1 per minute")
@@ -154,7 +154,7 @@ def test_a_nul_character_in_an_address_is_refused_before_any_query(staff_client,
 
 def test_session_cookies_follow_a_changed_secret_key_and_its_fallbacks(app):
     """The session's signing serializer is kept between requests, but never past a key change."""
-    from conftest import Patient
+    from tests.factories import Patient
 
     patient = Patient(app.test_client())
     patient.start()

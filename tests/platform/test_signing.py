@@ -8,7 +8,7 @@ import pytest
 from flask import request
 from itsdangerous import URLSafeTimedSerializer
 
-from conftest import CSRF_PATTERN, Patient, valid_answers
+from tests.factories import CSRF_PATTERN, Patient, valid_answers
 from intake.platform import signing
 
 

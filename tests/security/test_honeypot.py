@@ -6,7 +6,7 @@ import logging
 import re
 
 import pytest
-from conftest import STAFF_PASSWORD, Patient, Staff, valid_answers
+from tests.factories import STAFF_PASSWORD, Patient, Staff, valid_answers
 
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 import trustme
 
-from conftest import Patient
+from tests.factories import Patient, outbox
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.mail.delivery import RetryPolicy, claim_messages
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import send_due_messages, wait_for_background_sends
 from intake.platform.timeutil import utcnow
-from mail_server import SilentServer, SMTPServer, free_port
+from tests.support.mail_server import SMTPServer, SilentServer, free_port
 
 FREE_TEXT_MARKER = "ZZMARKER-disc-bulge-story"
 GOALS_MARKER = "ZZMARKER-marathon-goal"
@@ -43,11 +43,6 @@ def mail_app(make_app, smtp_server):
         PUBLIC_BASE_URL="https://intake.clinic.example/",
         CLINIC_EMAIL="reception@clinic.example",
     )
-
-
-def outbox(app) -> list[OutboxMessage]:
-    with app.app_context():
-        return list(db.session.execute(db.select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
 
 
 def send_everything(app) -> None:
@@ -144,7 +139,7 @@ def test_a_setting_allows_a_one_line_symptom_summary_but_never_free_text(make_ap
 def test_header_injection_in_names_and_emails_is_refused_and_never_reaches_a_header(mail_app, smtp_server):
     patient = Patient(mail_app.test_client())
     patient.start()
-    from conftest import valid_answers
+    from tests.factories import valid_answers  # noqa: F811
 
     answers = valid_answers()["about-you"]
     for field, value in (("first_name", "Ada\r\nBcc: victim@evil.example"), ("email", "ada@example.com\r\nBcc: victim@evil.example")):

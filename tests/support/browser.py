@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import STAFF_PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -20,11 +22,10 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 # WCAG 2.2 A and AA, plus axe's best practices (heading order, landmarks, one main, ...).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 STAFF_EMAIL = "rita@clinic.example"
-STAFF_PASSWORD = "a long test passphrase"
 
 
 def require_browser() -> None:
@@ -132,3 +133,50 @@ def describe(violations: list[dict]) -> str:
         f"{item['id']} ({item['impact']}): {item['help']} -> " + "; ".join(node["target"][0] if isinstance(node["target"][0], str) else str(node["target"]) for node in item["nodes"][:5])
         for item in violations
     )
+
+
+# --- what a person does on the patient's pages -------------------------------------------
+
+def fill_about_you(page, first_name: str = "Ada") -> None:
+    page.get_by_label("First name").fill(first_name)
+    page.get_by_label("Last name").fill("Lovelace")
+    birth = page.get_by_role("group", name="Date of birth")
+    birth.get_by_label("Day").fill("10")
+    birth.get_by_label("Month").fill("12")
+    birth.get_by_label("Year").fill("1985")
+    page.get_by_label("Email address").fill("ada@example.com")
+    page.get_by_label("Mobile phone number").fill("07400 123456")
+    page.get_by_label("Phone call").check()
+    page.get_by_label("Postcode (optional)").fill("N1 9GU")
+
+
+def answer_where_and_how(page, region: str = "Knee") -> None:
+    page.get_by_label(region, exact=True).check()
+    page.get_by_label("Left", exact=True).check()
+    page.get_by_label("2 to 6 weeks").check()
+    page.get_by_label("Gradually, for no clear reason").check()
+    continue_on(page)
+    page.get_by_role("group", name="How bad is your pain right now?").get_by_label("4", exact=True).check()
+    page.get_by_role("group", name="How bad is your pain at its worst?").get_by_label("7", exact=True).check()
+    page.get_by_label("Stiffness").check()
+    page.get_by_label("Tell us about your problem (optional)").fill("Aches after running.")
+    continue_on(page)
+
+
+def answer_all_no(page) -> None:
+    for group in page.get_by_role("group").all():
+        group.get_by_label("No", exact=True).check()
+
+
+def continue_on(page) -> None:
+    """Press Continue and wait for the next page to load."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+
+
+def start(page, live_server) -> None:
+    page.goto(live_server + "/")
+    screenshot(page, "01-home")
+    page.get_by_role("link", name="Request a free assessment").click()
+    screenshot(page, "02-start")
+    page.get_by_role("button", name="Start now").click()

@@ -3,12 +3,7 @@ and asks nothing of any other origin. The measuring code is shared with benchmar
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from page_weight import LIMIT_BYTES, measure_patient_pages  # noqa: E402
+from benchmarks.page_weight import LIMIT_BYTES, measure_patient_pages
 
 
 def test_every_patient_page_is_light_and_only_talks_to_us(browser, live_server):

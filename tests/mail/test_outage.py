@@ -17,16 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from conftest import Patient, valid_answers
+from tests.factories import Patient, outbox, valid_answers
 from intake import create_app
 from intake.journey.models import AssessmentRequest, Draft
 from intake.journey.routes import SESSION_DRAFT
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
-from mail_server import Inbox, SMTPServer, free_port
-from test_mail import outbox
+from tests.support.mail_server import Inbox, SMTPServer, free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UNAVAILABLE_HEADING = "Sorry, we can’t save or load requests right now"
 NOT_SENT = "Your answers on this page were not sent."
 PATIENT_DETAILS = ("Ada", "Lovelace", "ada@example.com", "07400")

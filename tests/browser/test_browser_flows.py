@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from browser_support import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, screenshot
-from test_browser_patient import answer_all_no, answer_where_and_how, continue_on, fill_about_you, start
+from tests.support.browser import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 REFERENCE = re.compile(r"[A-Z2-9]{8}")
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event
 
-from conftest import CSRF_PATTERN, Patient, valid_answers
+from tests.factories import CSRF_PATTERN, Patient, valid_answers
 from intake.platform import database
 from intake.journey import routes
 from intake.platform.extensions import db

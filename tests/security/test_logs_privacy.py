@@ -24,15 +24,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, valid_answers
-from mail_server import free_port
+from tests.factories import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, new_staff, valid_answers
+from tests.support.mail_server import free_port
 
 from intake.journey import routes as booking_routes
-from intake.platform.extensions import db
 from intake.platform.logsafe import redacted_traceback
 from intake.platform.security import HONEYPOT_FIELD
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 # One marker per field: each is a valid answer, so it is stored and shown where it belongs.
 MARKERS = {
@@ -91,7 +90,7 @@ def everything_logged(caplog):
     logging.getLogger("sqlalchemy.engine").setLevel(logging.NOTSET)
 
 
-def test_no_marker_reaches_the_logs_or_an_error_page(make_app, make_staff_for, everything_logged, capfd, monkeypatch):
+def test_no_marker_reaches_the_logs_or_an_error_page(make_app, everything_logged, capfd, monkeypatch):
     closed_port = free_port()
     app = make_app(
         MAIL_SERVER="127.0.0.1",
@@ -151,7 +150,7 @@ def test_no_marker_reaches_the_logs_or_an_error_page(make_app, make_staff_for, e
     print(result.output)
 
     # The back office: a failed sign-in with a marked address, a search, a note, status, export.
-    email = make_staff_for(app, "reception")
+    email = new_staff(app, "reception", email="reception.logs@clinic.example")
     stranger = Staff(app.test_client())
     stranger.client.post(
         "/staff/login", data={"email": MARKERS["email"], "password": MARKERS["staff_note"], "csrf_token": stranger.csrf_token()}
@@ -201,21 +200,6 @@ def test_a_redacted_traceback_keeps_the_place_and_kind_but_not_the_message():
     assert leaks(logged) == []
 
 
-@pytest.fixture
-def make_staff_for():
-    """Create a staff account in a given app (make_app builds apps the make_staff fixture does not know)."""
-    from intake.staff import services as staff_services
-
-    def create(app, role: str) -> str:
-        email = f"{role}.logs@clinic.example"
-        with app.app_context():
-            staff_services.create_staff(email, f"Test {role.title()}", role, STAFF_PASSWORD)
-            db.session.commit()
-        return email
-
-    return create
-
-
 class Browser:
     """A small HTTP client with cookies, for real servers: signs in and searches like reception."""
 
@@ -244,12 +228,12 @@ def search_like_reception(base: str, email: str) -> None:
     browser.get("/articles/", referer=search)
 
 
-def test_the_development_server_logs_paths_without_query_strings(make_app, make_staff_for, caplog):
+def test_the_development_server_logs_paths_without_query_strings(make_app, caplog):
     from werkzeug.serving import make_server
 
     caplog.set_level(logging.INFO)
     app = make_app()
-    email = make_staff_for(app, "reception")
+    email = new_staff(app, "reception", email="reception.logs@clinic.example")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -262,9 +246,9 @@ def test_the_development_server_logs_paths_without_query_strings(make_app, make_
     assert leaks("\n".join(access)) == []
 
 
-def test_gunicorn_with_our_settings_logs_paths_without_query_strings_or_referrers(tmp_path, database_url, make_app, make_staff_for):
+def test_gunicorn_with_our_settings_logs_paths_without_query_strings_or_referrers(tmp_path, database_url, make_app):
     app = make_app()
-    email = make_staff_for(app, "reception")
+    email = new_staff(app, "reception", email="reception.logs@clinic.example")
     port = free_port()
     environment = {
         **os.environ,

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import itsdangerous.timed
 
-from conftest import Patient, valid_answers, years_ago
+from tests.factories import Patient, valid_answers, years_ago
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.platform.signing import COOKIE_RENEWAL_SECONDS

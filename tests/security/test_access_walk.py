@@ -17,23 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import CSRF_PATTERN, Patient, valid_answers
-from test_staff_access import (  # noqa: F401 (quick_argon2 is an autouse fixture)
-    ALL_ROLES,
-    ROLE_CASES,
-    build_url,
-    clinician_id,
-    cli,
-    copy_session,
-    give_up_on_an_email,
-    is_signed_in,
-    location_path,
-    quick_argon2,
-    signed_in,
-    snapshot,
-    url_values,
-    valid_post_data,
-)
+from tests.factories import CSRF_PATTERN, Patient, give_up_on_an_email, sign_in, staff_id, valid_answers
+from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, cli, copy_session, is_signed_in, location_path, snapshot, url_values, valid_post_data
+from intake.staff.models import ROLES
 
 # Patient A's answers: values no page, article or other patient would contain by chance.
 A_ANSWERS = {
@@ -101,7 +87,7 @@ def scene(app, make_staff) -> Scene:
     return Scene(
         app=app, a=a, b=b, a_reference=a_reference, b_reference=b_reference,
         a_draft=session_of(a.client)["draft_id"], message_id=give_up_on_an_email(app),
-        clinician=clinician_id(app, make_staff("clinician")), make_staff=make_staff,
+        clinician=staff_id(app, make_staff("clinician")), make_staff=make_staff,
     )
 
 
@@ -136,7 +122,7 @@ class Actor:
 
 def forged_session(scene: Scene) -> dict:
     """What a thief would want in a session: A's draft and reference, an admin's sign-in, B's CSRF secret."""
-    admin = signed_in(scene.app, scene.make_staff("admin"))
+    admin = sign_in(scene.app, scene.make_staff("admin"))
     return {**session_of(admin.client), **session_of(scene.b.client),
             "draft_id": scene.a_draft, "submitted_references": [scene.a_reference]}
 
@@ -166,18 +152,18 @@ def forged(how: str) -> Callable[[Scene], Actor]:
 
 
 def staff_in_role(role: str) -> Callable[[Scene], Actor]:
-    return lambda scene: Actor(signed_in(scene.app, scene.make_staff(role)).client, role=role)
+    return lambda scene: Actor(sign_in(scene.app, scene.make_staff(role)).client, role=role)
 
 
 def disabled_admin(scene: Scene) -> Actor:
     email = scene.make_staff("admin")
-    staff = signed_in(scene.app, email)
+    staff = sign_in(scene.app, email)
     assert cli(scene.app, "staff", "disable", email).exit_code == 0
     return Actor(staff.client)
 
 
 def signed_out_admin(scene: Scene) -> Actor:
-    staff = signed_in(scene.app, scene.make_staff("admin"))
+    staff = sign_in(scene.app, scene.make_staff("admin"))
     old_cookie = copy_session(scene.app, staff)
     assert is_signed_in(old_cookie)
     assert staff.post("/staff/logout").status_code == 303
@@ -191,7 +177,7 @@ ACTORS: dict[str, Callable[[Scene], Actor]] = {
     **{f"cookie {how}": forged(how) for how in (
         "signed with another key", "B's signature on A's session data",
         "A's session data unsigned", "A's draft id as the cookie")},
-    **{f"{role} (not their pages)": staff_in_role(role) for role in ALL_ROLES},
+    **{f"{role} (not their pages)": staff_in_role(role) for role in ROLES},  # ROLES is ordered; ALL_ROLES is a set
     "admin after being disabled": disabled_admin,
     "admin's cookie after signing out": signed_out_admin,
 }

@@ -1,0 +1,241 @@
+"""Test factories, CTFd style: sensible defaults, and `**overrides` for what a test cares about.
+
+Answers, the patient and staff drivers (real pages, real CSRF tokens), staff accounts, requests
+and emails made directly in the database. Every test module takes what it needs from here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import func, select, update
+
+from intake.journey.models import AssessmentRequest
+from intake.mail.models import OutboxMessage
+from intake.platform.extensions import db
+from intake.platform.timeutil import today_in_london
+from intake.staff import services as staff_services
+from intake.staff.models import StaffUser
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+REFERENCE_PATTERN = re.compile(r"/book/confirmation/([A-Z2-9]{8})")
+STAFF_PASSWORD = "a long test passphrase"
+
+
+# --- answers ------------------------------------------------------------------------------
+
+def valid_answers(**pages: dict) -> dict[str, dict]:
+    """A complete, routine set of answers, one dict per question page; `about_you={...}` overrides fields."""
+    answers = {
+        "about-you": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "date_of_birth-day": "10",
+            "date_of_birth-month": "12",
+            "date_of_birth-year": "1985",
+            "email": "ada@example.com",
+            "phone": "07400 123456",
+            "contact_method": "phone",
+            "postcode": "n1 9gu",
+        },
+        "where-it-hurts": {"region": "knee", "side": "left", "duration": "2_to_6_weeks", "onset": "gradual"},
+        "how-it-feels": {
+            "pain_now": "4",
+            "pain_worst": "7",
+            "sensations": ["stiffness", "swelling"],
+            "description": "Aches after running.\nWorse on stairs.",
+            "goals": "Running 10k again",
+        },
+        "nerve-symptoms": {code: "no" for code in ("saddle_numbness", "bladder_change", "bowel_change", "sexual_change", "leg_weakness")},
+        "general-health": {
+            code: "no"
+            for code in (
+                "cancer_history",
+                "weight_loss",
+                "fever_unwell",
+                "weak_immunity",
+                "injected_drugs",
+                "major_trauma",
+                "fragile_bones",
+                "night_pain",
+            )
+        },
+        "when-and-where": {
+            "site": "riverside",
+            "days": ["mon", "wed"],
+            "times": ["morning"],
+            "earliest_date-day": "",
+            "earliest_date-month": "",
+            "earliest_date-year": "",
+            "note": "",
+        },
+    }
+    for slug, fields in pages.items():
+        answers[slug.replace("_", "-")].update(fields)
+    return answers
+
+
+def years_ago(years: int, days: int = 0) -> date:
+    """A date of birth for someone of a given age (on the clinic's calendar, Europe/London)."""
+    today = today_in_london()
+    try:
+        born = today.replace(year=today.year - years)
+    except ValueError:
+        born = today.replace(year=today.year - years, day=28)
+    return born.fromordinal(born.toordinal() - days)
+
+
+# --- the patient --------------------------------------------------------------------------
+
+class Patient:
+    """Drives the patient journey through the test client, with real CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str) -> str:
+        page = self.client.get(path, follow_redirects=True)
+        match = CSRF_PATTERN.search(page.get_data(as_text=True))
+        assert match, f"no form on {path}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict, form_path: str | None = None, **kwargs):
+        token = self.csrf_token(form_path or path)
+        return self.client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+    def start(self):
+        return self.post("/book/start", {}, form_path="/book/")
+
+    def answer(self, slug: str, data: dict, **kwargs):
+        return self.post(f"/book/{slug}", data, **kwargs)
+
+    def answer_all(self, **changes: dict) -> None:
+        """Start and answer every page that applies; `changes` overrides fields per page."""
+        self.start()
+        for slug, data in valid_answers(**changes).items():
+            response = self.client.get(f"/book/{slug}")
+            if response.status_code == 303:
+                continue  # this page does not apply to these answers
+            response = self.answer(slug, data)
+            assert response.status_code == 303, response.get_data(as_text=True)
+
+    def submit(self, consent: bool = True, marketing: bool = False):
+        data = {}
+        if consent:
+            data["consent"] = "y"
+        if marketing:
+            data["marketing"] = "y"
+        return self.post("/book/check", data)
+
+    def complete(self, **changes: dict) -> str:
+        """Answer everything, submit, and return the reference."""
+        self.answer_all(**changes)
+        response = self.submit()
+        assert response.status_code == 303, response.get_data(as_text=True)
+        match = REFERENCE_PATTERN.search(response.headers["Location"])
+        assert match, response.headers["Location"]
+        return match.group(1)
+
+
+def new_request(app, first="Ada", last="Lovelace", email="ada@example.com", phone="07400 123456", site="riverside", **pages) -> str:
+    """Submit a request through the real patient journey in a fresh client; return its reference."""
+    about = {"first_name": first, "last_name": last, "email": email, "phone": phone, **pages.pop("about_you", {})}
+    where = {"site": site, **pages.pop("when_and_where", {})}
+    return Patient(app.test_client()).complete(about_you=about, when_and_where=where, **pages)
+
+
+def update_request(app, reference: str, **values) -> None:
+    """Write columns of a stored request directly (as an attacker or a migration might)."""
+    with app.app_context():
+        db.session.execute(update(AssessmentRequest).where(AssessmentRequest.reference == reference).values(**values))
+        db.session.commit()
+
+
+# --- staff --------------------------------------------------------------------------------
+
+def new_staff(app, role: str = "reception", *, email: str | None = None, name: str | None = None,
+               password: str = STAFF_PASSWORD) -> str:
+    """Create an active staff account directly in the app's database; return its email."""
+    with app.app_context():
+        number = db.session.execute(select(func.count()).select_from(StaffUser)).scalar_one()  # 0 for the first
+        email = email or f"{role}.{number}@clinic.example"
+        staff_services.create_staff(email, name or f"Test {role.title()} {number}", role, password)
+        db.session.commit()
+    return email
+
+
+def staff_id(app, email: str) -> int:
+    """The id of a staff account (what the booking form's clinician field takes)."""
+    with app.app_context():
+        return staff_services.find_staff(email).id
+
+
+def login(client, email: str, password: str = STAFF_PASSWORD, next_path: str | None = None):
+    """Post the sign-in form with a real CSRF token from this client's session."""
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = CSRF_PATTERN.search(page).group(1)
+    path = "/staff/login" + (f"?next={quote(next_path, safe='')}" if next_path is not None else "")
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token})
+
+
+class Staff:
+    """Drives the back office through a test client, with real CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str = "/staff/login") -> str:
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = CSRF_PATTERN.search(page)
+        assert match, f"no form on {path}"
+        return match.group(1)
+
+    def login(self, email: str, password: str = STAFF_PASSWORD):
+        return login(self.client, email, password)
+
+    def post(self, path: str, data: dict | None = None, form_path: str = "/staff/"):
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.csrf_token(form_path)})
+
+
+def sign_in(app, email: str, password: str = STAFF_PASSWORD) -> Staff:
+    """A fresh client signed in to the back office as `email`."""
+    staff = Staff(app.test_client())
+    response = staff.login(email, password)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return staff
+
+
+# --- bookings and emails ------------------------------------------------------------------
+
+def booking_form(day: date | None = None, start: str = "10:30", clinician: int = 0, site: str = "riverside") -> dict[str, str]:
+    """The booking form's fields: a week from today at 10:30 at Riverside unless told otherwise."""
+    day = day or today_in_london() + timedelta(days=7)
+    return {
+        "day-day": str(day.day), "day-month": str(day.month), "day-year": str(day.year),
+        "start_time": start, "clinician": str(clinician), "site": site,
+    }
+
+
+def outbox(app) -> list[OutboxMessage]:
+    """Every queued email, oldest first."""
+    with app.app_context():
+        return list(db.session.execute(db.select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def give_up_on_an_email(app, reference: str | None = None, recipient: str | None = None,
+                        error: str = "550 mailbox unavailable", attempts: int | None = None) -> int:
+    """Mark the first queued email (of one request, if given) as dead, as if delivery kept failing; return its id."""
+    with app.app_context():
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if reference is not None:
+            query = query.where(OutboxMessage.request_id == staff_services.find_request(reference).id)
+        message = db.session.execute(query).scalars().first()
+        assert message is not None, "the submitted request queued no email"
+        message.status, message.last_error = "dead", error
+        message.attempts = attempts if attempts is not None else app.config["OUTBOX_MAX_ATTEMPTS"]
+        if recipient is not None:
+            message.recipient = recipient
+        db.session.commit()
+        return message.id
