@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from intake import create_app
 from intake.platform.extensions import db
 from tests import factories
-from tests.support.database import BACKENDS, app_settings, create_schema, database_url as url_for_backend, reset_database
+from tests.support.database import BACKENDS, app_settings, create_schema, database_url as url_for_backend, reset_database, shared_app
 
 pytest_plugins = ["tests.support.browser"]
 
@@ -122,3 +122,17 @@ def staff_client(app):
         return factories.sign_in(app, factories.new_staff(app, role))
 
     return sign_in
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def clinic(request, tmp_path_factory) -> factories.Clinic:
+    """A clinic of six requests (factories.CLINIC_REQUESTS) for a module's read-only checks."""
+    with shared_app(request.param, tmp_path_factory, name="clinic") as app:
+        yield factories.new_clinic(app)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def desk(request, tmp_path_factory) -> factories.Desk:
+    """One request at a reception desk, for a module's status and booking checks (each test sets the status it needs)."""
+    with shared_app(request.param, tmp_path_factory, name="desk") as app:
+        yield factories.new_desk(app)

@@ -7,7 +7,8 @@ and emails made directly in the database. Every test module takes what it needs 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 from sqlalchemy import func, select, update
@@ -15,10 +16,11 @@ from sqlalchemy import func, select, update
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
-from intake.platform.timeutil import today_in_london
+from intake.platform.timeutil import today_in_london, utcnow
 from intake.staff import services as staff_services
 from intake.staff.models import StaffUser
 
+UTC = timezone.utc
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 REFERENCE_PATTERN = re.compile(r"/book/confirmation/([A-Z2-9]{8})")
 STAFF_PASSWORD = "a long test passphrase"
@@ -75,6 +77,11 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
     for slug, fields in pages.items():
         answers[slug.replace("_", "-")].update(fields)
     return answers
+
+
+# Answers that flag a request (pass them to Patient.complete or new_request).
+EMERGENCY = {"nerve_symptoms": {"saddle_numbness": "yes"}}
+URGENT = {"general_health": {"night_pain": "yes"}}
 
 
 def years_ago(years: int, days: int = 0) -> date:
@@ -239,3 +246,99 @@ def give_up_on_an_email(app, reference: str | None = None, recipient: str | None
             message.recipient = recipient
         db.session.commit()
         return message.id
+
+
+ROW_LINK = re.compile(r'href="/staff/requests/([A-Z2-9]{8})"')
+
+
+def listed(response) -> list[str]:
+    """The references in the request list's table, in the order shown."""
+    assert response.status_code == 200, response.status_code
+    return ROW_LINK.findall(response.get_data(as_text=True))
+
+
+# --- scenes shared by a whole module: a clinic of six requests, a desk with one -----------
+
+@dataclass
+class Clinic:
+    """Six requests of every urgency, site and status, and a receptionist signed in (read-only checks)."""
+
+    app: object
+    staff: Staff
+    email: str
+    refs: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str):
+        return self.staff.client.get(path)
+
+    def listed(self, query: str = "") -> list[str]:
+        """The references the request list shows for a query string, in the order shown."""
+        return listed(self.get(f"/staff/?{query}"))
+
+    def refs_of(self, letters: str) -> list[str]:
+        return [self.refs[letter] for letter in letters]
+
+
+# letter: (first, last, email, phone, site, extra pages, created_at UTC, status)
+CLINIC_REQUESTS = {
+    # 00:30 BST on 1 July in London
+    "A": ("Ada", "Lovelace", "ada@example.com", "07400 123456", "riverside", {}, datetime(2024, 6, 30, 23, 30, tzinfo=UTC), "new"),
+    # 00:30 BST on 2 July in London
+    "B": ("Grace", "Hopper", "grace.hopper@navy.example", "07400 111222", "canal-side", {}, datetime(2024, 7, 1, 23, 30, tzinfo=UTC), "new"),
+    "C": ("Alan", "Turing", "alan@bletchley.example", "07400 222333", "west-green",
+          {**URGENT, "where_it_hurts": {"region": "shoulder"}}, datetime(2024, 6, 15, 12, 0, tzinfo=UTC), "contacted"),
+    "D": ("Katherine", "Johnson", "kj@nasa.example", "07400 333444", "riverside", URGENT, datetime(2024, 7, 3, 9, 0, tzinfo=UTC), "contacted"),
+    "E": ("Mary", "Seacole", "mary@crimea.example", "07400 444555", "canal-side",
+          {**EMERGENCY, "where_it_hurts": {"region": "lower_back"},
+           "about_you": {"date_of_birth-day": "1", "date_of_birth-month": "3", "date_of_birth-year": "1950"}},
+          datetime(2024, 6, 1, 9, 0, tzinfo=UTC), "declined"),
+    "F": ("Florence", "Nightingale", "flo@lamp.example", "07400 555666", "west-green", EMERGENCY, datetime(2024, 7, 4, 9, 0, tzinfo=UTC), "new"),
+}
+URGENCY_ORDER = "FEDCBA"  # emergency, urgent, routine; newest first within each
+NEWEST_ORDER = "FDBACE"
+
+
+def new_clinic(app) -> Clinic:
+    """Fill an app with CLINIC_REQUESTS (their arrival times and statuses) and sign a receptionist in."""
+    email = new_staff(app, "reception", name="Rita Reception")
+    refs = {}
+    for letter, (first, last, mail, phone, site, pages, created, _) in CLINIC_REQUESTS.items():
+        refs[letter] = new_request(app, first, last, mail, phone, site, **{k: dict(v) for k, v in pages.items()})
+        update_request(app, refs[letter], created_at=created)
+    with app.app_context():
+        user = staff_services.find_staff(email)
+        for letter, spec in CLINIC_REQUESTS.items():
+            if spec[-1] != "new":
+                staff_services.change_status(staff_services.find_request(refs[letter]), spec[-1], user, utcnow())
+        db.session.commit()
+    return Clinic(app=app, staff=sign_in(app, email), email=email, refs=refs)
+
+
+@dataclass
+class Desk:
+    """One request, a receptionist signed in and a clinician to book (the status and booking refusal matrix)."""
+
+    app: object
+    staff: Staff
+    email: str
+    reference: str
+    clinician: int
+    receptionist: int
+
+    def path(self, action: str = "") -> str:
+        return f"/staff/requests/{self.reference}" + (f"/{action}" if action else "")
+
+    def set_status(self, status: str) -> None:
+        update_request(self.app, self.reference, status=status)
+
+    def status(self) -> str:
+        with self.app.app_context():
+            return staff_services.find_request(self.reference).status
+
+
+def new_desk(app) -> Desk:
+    """One routine request, Rita at reception (signed in) and Clara the clinician."""
+    reference = new_request(app)
+    email = new_staff(app, "reception", name="Rita Reception")
+    clinician = new_staff(app, "clinician", name="Clara Clinician")
+    return Desk(app, sign_in(app, email), email, reference, staff_id(app, clinician), staff_id(app, email))

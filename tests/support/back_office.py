@@ -1,9 +1,13 @@
-"""The back office's URL map, for the tests that walk all of it: who may use each page, a real
-value for every URL parameter, a body each POST would accept, and a snapshot of everything a
-request could change (to show that a refused request changed nothing)."""
+"""The back office for tests: its URL map (who may use each page, a real value for every URL
+parameter, a body each POST would accept), a snapshot of everything a request could change (to
+show that a refused request changed nothing), and readers of what its pages and records hold."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +18,7 @@ from intake.appointments.models import Appointment
 from intake.journey.models import AssessmentRequest, Draft
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
+from intake.staff import services as staff_services
 from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffUser
 from tests.factories import STAFF_PASSWORD, Staff, booking_form, valid_answers
 
@@ -111,3 +116,50 @@ def copy_session(app, staff: Staff):
     other = app.test_client()
     other.set_cookie("session", staff.client.get_cookie("session").value)
     return other
+
+
+
+EXPORT_HEADER = [
+    "Reference", "Received (London)", "Status", "Urgency", "First name", "Last name", "Phone", "Email",
+    "Preferred contact", "Site", "Main problem",
+]
+
+
+def request_value(app, reference: str, column: str):
+    with app.app_context():
+        return getattr(staff_services.find_request(reference), column)
+
+
+def request_id(app, reference: str) -> int:
+    return request_value(app, reference, "id")
+
+
+def audit_events(app, action: str | None = None, reference: str | None = None) -> list[dict]:
+    """The audit log as plain dicts, oldest first."""
+    with app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        if reference:
+            query = query.where(AuditEvent.request_id == staff_services.find_request(reference).id)
+        return [
+            {"id": e.id, "at": e.at, "staff_id": e.staff_id, "staff_email": e.staff_email, "action": e.action,
+             "request_id": e.request_id, "detail": dict(e.detail)}
+            for e in db.session.execute(query).scalars()
+        ]
+
+
+def error_messages(body: str) -> list[str]:
+    """The messages in the page's error summary."""
+    summary = re.search(r'<ul class="error-summary__list">(.*?)</ul>', body, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)] if summary else []
+
+
+def csv_rows(response) -> list[list[str]]:
+    """Read (and close) a streamed CSV download. An unread stream would keep its request
+    context pushed in this thread and leak into the next request."""
+    try:
+        assert response.status_code == 200, response.status_code
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    finally:
+        response.close()
