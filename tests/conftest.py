@@ -6,16 +6,18 @@ fixtures (live_server, browser, page) from tests/support/browser.py.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 
 import pytest
 from argon2 import PasswordHasher
 
-from intake import create_app
 from intake.platform.extensions import db
 from tests import factories
-from tests.support.database import BACKENDS, app_settings, create_schema, database_url as url_for_backend, reset_database, shared_app
+from tests.support.database import BACKENDS, empty_database, forget, new_app, shared_app
+from tests.support.database import database_url as url_for_backend
 
 pytest_plugins = ["tests.support.browser"]
 
@@ -27,8 +29,10 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 def _password_hashing_values() -> list[tuple[object, str, object]]:
     """Every module-level Argon2 hasher of the app, and every hash made with one at import."""
-    import intake.staff.services  # noqa: F401  (wherever the staff package keeps its hasher)
+    import intake.staff
 
+    for module in pkgutil.walk_packages(intake.staff.__path__, "intake.staff."):
+        importlib.import_module(module.name)  # wherever the staff package keeps its hasher
     found = []
     for module in list(sys.modules.values()):
         if not getattr(module, "__name__", "").startswith("intake."):
@@ -60,27 +64,29 @@ def production_password_hashing(monkeypatch):
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path) -> str:
+def database_url(request):
     """Each database test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
-    return url_for_backend(request.param, tmp_path)
+    url = url_for_backend(request.param)
+    yield url
+    forget(url)
 
 
 @pytest.fixture
 def make_app(database_url, tmp_path):
-    """Build an app on the test database with settings overridden; tables are created empty."""
+    """Build an app on the test database with settings overridden; its tables start empty."""
     created = []
 
     def build(**overrides):
-        app = create_app(app_settings(database_url, tmp_path / "instance", **overrides))
+        app = new_app(database_url, tmp_path / "instance", **overrides)
         with app.app_context():
-            create_schema()
+            empty_database()
         created.append(app)
         return app
 
     yield build
     for app in created:
         with app.app_context():
-            reset_database()
+            db.session.remove()
             db.engine.dispose()
 
 
