@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support.browser import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, answer_all_no, axe_violations, continue_on, describe, fill_about_you, screenshot
+from tests.factories import STAFF_PASSWORD
+from tests.support.browser import STAFF_EMAIL, VIEWPORTS, answer_all_no, axe_violations, continue_on, describe, fill_about_you, screenshot
 
 NOT_CHECKED = {"/staff/audit": "admin only; the test receptionist is refused it (tests/test_staff_access.py covers the refusal)"}
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from tests.support.browser import STAFF_EMAIL, STAFF_PASSWORD, VIEWPORTS, answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
+from tests.factories import STAFF_PASSWORD
+from tests.support.browser import STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 REFERENCE = re.compile(r"[A-Z2-9]{8}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import STAFF_PASSWORD
+from tests.factories import new_staff
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,9 +51,7 @@ def live_server(tmp_path_factory):
     from werkzeug.serving import make_server
 
     from intake import create_app
-    from intake.journey.models import StatusCount
-    from intake.platform.extensions import db
-    from intake.staff import services
+    from tests.support.database import create_schema
 
     folder = tmp_path_factory.mktemp("browser")
     app = create_app({
@@ -63,10 +61,8 @@ def live_server(tmp_path_factory):
         "MAIL_FILE_DIR": str(folder / "mail"),
     })
     with app.app_context():
-        db.create_all()
-        StatusCount.create_rows()
-        services.create_staff(STAFF_EMAIL, "Rita Reception", "reception", STAFF_PASSWORD)
-        db.session.commit()
+        create_schema()
+    new_staff(app, "reception", email=STAFF_EMAIL, name="Rita Reception")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
