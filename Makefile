@@ -11,8 +11,11 @@ export FLASK_APP := wsgi.py
 run: install migrate
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
+# Tests run in parallel, one worker per core (pytest-xdist); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

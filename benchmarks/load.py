@@ -42,12 +42,12 @@ from urllib.parse import urlencode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WRK_SCRIPTS = PROJECT_ROOT / "benchmarks" / "wrk"
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # the tests' patient, staff and answers
+sys.path.insert(0, str(PROJECT_ROOT))  # the tests' patient, staff and answers (tests/factories.py)
 
 from sqlalchemy import text  # noqa: E402
 
-from conftest import STAFF_PASSWORD, Patient, Staff, valid_answers  # noqa: E402
-from mail_server import free_port  # noqa: E402
+from tests.factories import STAFF_PASSWORD, Patient, Staff, valid_answers  # noqa: E402
+from tests.support.mail_server import free_port  # noqa: E402
 from staff_list import migrate_afresh, seed  # noqa: E402
 
 from intake import create_app  # noqa: E402

@@ -33,12 +33,12 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # the tests' patient answers and SMTP server
+sys.path.insert(0, str(PROJECT_ROOT))  # the tests' patient answers and SMTP server
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from conftest import CSRF_PATTERN, REFERENCE_PATTERN, valid_answers  # noqa: E402
-from mail_server import SMTPServer, free_port  # noqa: E402
+from tests.factories import CSRF_PATTERN, REFERENCE_PATTERN, valid_answers  # noqa: E402
+from tests.support.mail_server import SMTPServer, free_port  # noqa: E402
 
 DRAIN_TARGET_SECONDS = 60
 EMAILS_PER_REQUEST = 2  # the clinic's notification and the patient's acknowledgement

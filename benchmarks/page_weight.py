@@ -20,10 +20,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 PROJECT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT), str(PROJECT / "tests")]
+sys.path.insert(0, str(PROJECT))  # the tests' answers and browser settings
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
-from conftest import CSRF_PATTERN, valid_answers  # noqa: E402
+from tests.factories import CSRF_PATTERN, valid_answers  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
 
 LIMIT_BYTES = 60 * 1024
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}

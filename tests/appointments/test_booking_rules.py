@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import Patient
+from tests.factories import Patient
 from intake.appointments.services import BookingError, Clinician, active_appointments, book_appointment
 from intake.platform.extensions import db
 from intake.staff.services import find_request

@@ -8,7 +8,7 @@ import re
 import phonenumbers
 import pytest
 
-from conftest import valid_answers
+from tests.factories import valid_answers
 from intake.journey.models import Draft
 from intake.platform.extensions import db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itsdangerous.timed
 import pytest
 
-from conftest import CSRF_PATTERN, Patient, valid_answers
+from tests.factories import CSRF_PATTERN, Patient, valid_answers
 
 
 def token_on(client, path: str = "/book/about-you") -> str:

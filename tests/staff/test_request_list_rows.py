@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from flask import render_template
 
-from conftest import Patient
+from tests.factories import Patient
 from intake.appointments.statuses import STATUS_WORDS
 from intake.staff.listing import RequestFilters
 

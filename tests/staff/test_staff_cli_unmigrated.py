@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import reset_database
+from tests.support.database import reset_database
 from intake.platform.extensions import db
 
 

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from flask_migrate import upgrade
 from sqlalchemy import delete, func, insert, select, text, update
 
-from conftest import Patient, reset_database
+from tests.factories import Patient
+from tests.support.database import reset_database
 from intake.journey.models import AssessmentRequest, StatusCount
 from intake.platform.extensions import db
 from intake.staff.accounts import find_staff

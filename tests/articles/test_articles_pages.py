@@ -1,0 +1,72 @@
+"""Article pages, and articles offered on the confirmation page and in the patient's email."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import Patient
+from intake.articles.library import load_articles
+from intake.platform.extensions import db
+from intake.mail.models import OutboxMessage
+
+
+def test_the_library_lists_every_article(client):
+    page = client.get("/articles/").get_data(as_text=True)
+    total = len(load_articles())
+    assert f"{total} articles" in page
+    assert len(re.findall(r'<li class="article-list__item">', page)) == total
+
+
+def test_the_library_filters_by_body_area_and_searches_words(client):
+    elbow = client.get("/articles/?area=elbow").get_data(as_text=True)
+    assert "/articles/tennis-and-golfers-elbow" in elbow and "/articles/ankle-sprain" not in elbow
+    found = client.get("/articles/?q=numbness").get_data(as_text=True)
+    assert "/articles/sciatica-leg-numbness" in found
+
+
+def test_search_words_are_escaped_and_unknown_areas_ignored(client):
+    response = client.get("/articles/?q=<script>alert(1)</script>&area=<b>")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_an_article_page_shows_the_article_a_disclaimer_and_related_reading(client):
+    page = client.get("/articles/sciatica-leg-numbness").get_data(as_text=True)
+    assert "<h1" in page and "sciatica" in page.lower()
+    assert "When to seek help" in page
+    assert "not a diagnosis" in page
+    assert "Related articles" in page and "minute read" in page
+
+
+def test_an_unknown_article_is_not_found(client):
+    assert client.get("/articles/no-such-article").status_code == 404
+
+
+def test_the_confirmation_page_offers_three_articles_with_reasons(client, patient):
+    reference = patient.complete(
+        where_it_hurts={"region": "lower_back"},
+        how_it_feels={"sensations": ["numbness", "spreading_pain"], "description": "pain down my leg"},
+    )
+    page = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
+    assert page.count('class="recommended__item"') == 3
+    assert 'href="/articles/sciatica-leg-numbness"' in page
+    assert "Because you mentioned pain spreading down your leg, with numbness" in page
+
+
+def test_a_flagged_request_is_offered_the_urgent_help_article_first(client, patient):
+    reference = patient.complete(general_health={"weight_loss": "yes"})
+    page = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
+    offered = re.findall(r'<li class="recommended__item"><a href="([^"]+)"', page)
+    assert offered[0] == "/articles/red-flag-symptoms-urgent-help"
+
+
+def test_the_patient_email_links_the_recommended_articles(make_app):
+    app = make_app(PUBLIC_BASE_URL="https://intake.clinic.example")
+    Patient(app.test_client()).complete(how_it_feels={"description": "my knee gives way", "sensations": ["swelling"]})
+    with app.app_context():
+        email = db.session.execute(
+            db.select(OutboxMessage).where(OutboxMessage.kind == "patient_acknowledgement")
+        ).scalar_one()
+    assert "https://intake.clinic.example/articles/knee-" in email.text_body
+    assert 'href="https://intake.clinic.example/articles/knee-' in email.html_body

@@ -1,0 +1,75 @@
+"""The patient journey in a real browser, at phone and desktop widths, using only what a person sees."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.browser import answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
+
+
+def test_a_patient_completes_the_journey_changes_an_answer_and_sees_the_reference(page, live_server):
+    start(page, live_server)
+    fill_about_you(page)
+    screenshot(page, "03-about-you")
+    continue_on(page)
+    screenshot(page, "04-where-it-hurts")
+    answer_where_and_how(page)
+    screenshot(page, "06-nerve-symptoms")
+    answer_all_no(page)
+    continue_on(page)
+    screenshot(page, "07-general-health")
+    answer_all_no(page)
+    continue_on(page)
+    page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
+    page.get_by_label("Monday").check()
+    page.get_by_label("Morning (8am to 12 noon)").check()
+    screenshot(page, "08-when-and-where")
+    continue_on(page)
+
+    screenshot(page, "09-check")
+    page.get_by_role("link", name="Change which side is it on?").click()
+    page.get_by_label("Right", exact=True).check()
+    continue_on(page)
+    assert page.url.endswith("/book/check")
+    assert page.get_by_text("Right", exact=True).is_visible()
+
+    page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
+    page.get_by_role("button", name="Send my request").click()
+    screenshot(page, "10-confirmation")
+    assert page.get_by_role("heading", name="Request sent").is_visible()
+    reference = page.locator(".reference").inner_text()
+    assert re.fullmatch(r"[A-Z2-9]{8}", reference)
+    assert page.get_by_role("heading", name="What happens next").is_visible()
+
+
+def test_empty_required_fields_show_the_error_summary_and_lead_to_the_field(page, live_server):
+    start(page, live_server)
+    page.get_by_label("First name").fill("Ada")
+    continue_on(page)
+    screenshot(page, "03b-about-you-errors")
+    assert page.title().startswith("Error:")
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    summary.get_by_role("link", name="Enter your last name").click()
+    assert page.evaluate("document.activeElement.id") == "last_name"
+    assert page.get_by_label("First name").input_value() == "Ada"
+    fill_about_you(page)
+    continue_on(page)
+    assert page.get_by_role("heading", name="Where it hurts").is_visible()
+    page.get_by_role("link", name="Back").click()
+    assert page.get_by_label("Email address").input_value() == "ada@example.com"
+
+
+def test_an_emergency_answer_shows_the_immediate_action_card_first(page, live_server):
+    start(page, live_server)
+    fill_about_you(page)
+    continue_on(page)
+    answer_where_and_how(page, region="Lower back")
+    answer_all_no(page)
+    page.get_by_role("group", name=re.compile("trouble starting to pee")).get_by_label("Yes", exact=True).check()
+    continue_on(page)
+    screenshot(page, "06b-emergency-card")
+    assert page.get_by_role("heading", name=re.compile("Go to A&E now or call 999")).is_visible()
+    assert page.get_by_text("Do not wait for a physiotherapy appointment").is_visible()
+    assert page.get_by_role("link", name="Continue with my request").is_visible()

@@ -1,0 +1,344 @@
+"""Test factories, CTFd style: sensible defaults, and `**overrides` for what a test cares about.
+
+Answers, the patient and staff drivers (real pages, real CSRF tokens), staff accounts, requests
+and emails made directly in the database. Every test module takes what it needs from here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import quote
+
+from sqlalchemy import func, select, update
+
+from intake.journey.models import AssessmentRequest
+from intake.mail.models import OutboxMessage
+from intake.platform.extensions import db
+from intake.platform.timeutil import today_in_london, utcnow
+from intake.staff import accounts as staff_accounts, services as staff_services
+from intake.staff.models import StaffUser
+
+UTC = timezone.utc
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+REFERENCE_PATTERN = re.compile(r"/book/confirmation/([A-Z2-9]{8})")
+STAFF_PASSWORD = "a long test passphrase"
+
+
+# --- answers ------------------------------------------------------------------------------
+
+def valid_answers(**pages: dict) -> dict[str, dict]:
+    """A complete, routine set of answers, one dict per question page; `about_you={...}` overrides fields."""
+    answers = {
+        "about-you": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "date_of_birth-day": "10",
+            "date_of_birth-month": "12",
+            "date_of_birth-year": "1985",
+            "email": "ada@example.com",
+            "phone": "07400 123456",
+            "contact_method": "phone",
+            "postcode": "n1 9gu",
+        },
+        "where-it-hurts": {"region": "knee", "side": "left", "duration": "2_to_6_weeks", "onset": "gradual"},
+        "how-it-feels": {
+            "pain_now": "4",
+            "pain_worst": "7",
+            "sensations": ["stiffness", "swelling"],
+            "description": "Aches after running.\nWorse on stairs.",
+            "goals": "Running 10k again",
+        },
+        "nerve-symptoms": {code: "no" for code in ("saddle_numbness", "bladder_change", "bowel_change", "sexual_change", "leg_weakness")},
+        "general-health": {
+            code: "no"
+            for code in (
+                "cancer_history",
+                "weight_loss",
+                "fever_unwell",
+                "weak_immunity",
+                "injected_drugs",
+                "major_trauma",
+                "fragile_bones",
+                "night_pain",
+            )
+        },
+        "when-and-where": {
+            "site": "riverside",
+            "days": ["mon", "wed"],
+            "times": ["morning"],
+            "earliest_date-day": "",
+            "earliest_date-month": "",
+            "earliest_date-year": "",
+            "note": "",
+        },
+    }
+    for slug, fields in pages.items():
+        answers[slug.replace("_", "-")].update(fields)
+    return answers
+
+
+# Answers that flag a request (pass them to Patient.complete or new_request).
+EMERGENCY = {"nerve_symptoms": {"saddle_numbness": "yes"}}
+URGENT = {"general_health": {"night_pain": "yes"}}
+
+
+def years_ago(years: int, days: int = 0) -> date:
+    """A date of birth for someone of a given age (on the clinic's calendar, Europe/London)."""
+    today = today_in_london()
+    try:
+        born = today.replace(year=today.year - years)
+    except ValueError:
+        born = today.replace(year=today.year - years, day=28)
+    return born.fromordinal(born.toordinal() - days)
+
+
+# --- the patient --------------------------------------------------------------------------
+
+class Patient:
+    """Drives the patient journey through the test client, with real CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str) -> str:
+        page = self.client.get(path, follow_redirects=True)
+        match = CSRF_PATTERN.search(page.get_data(as_text=True))
+        assert match, f"no form on {path}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict, form_path: str | None = None, **kwargs):
+        token = self.csrf_token(form_path or path)
+        return self.client.post(path, data={**data, "csrf_token": token}, **kwargs)
+
+    def start(self):
+        return self.post("/book/start", {}, form_path="/book/")
+
+    def answer(self, slug: str, data: dict, **kwargs):
+        return self.post(f"/book/{slug}", data, **kwargs)
+
+    def answer_all(self, **changes: dict) -> None:
+        """Start and answer every page that applies; `changes` overrides fields per page."""
+        self.start()
+        for slug, data in valid_answers(**changes).items():
+            response = self.client.get(f"/book/{slug}")
+            if response.status_code == 303:
+                continue  # this page does not apply to these answers
+            response = self.answer(slug, data)
+            assert response.status_code == 303, response.get_data(as_text=True)
+
+    def submit(self, consent: bool = True, marketing: bool = False):
+        data = {}
+        if consent:
+            data["consent"] = "y"
+        if marketing:
+            data["marketing"] = "y"
+        return self.post("/book/check", data)
+
+    def complete(self, **changes: dict) -> str:
+        """Answer everything, submit, and return the reference."""
+        self.answer_all(**changes)
+        response = self.submit()
+        assert response.status_code == 303, response.get_data(as_text=True)
+        match = REFERENCE_PATTERN.search(response.headers["Location"])
+        assert match, response.headers["Location"]
+        return match.group(1)
+
+
+def new_request(app, first="Ada", last="Lovelace", email="ada@example.com", phone="07400 123456", site="riverside", **pages) -> str:
+    """Submit a request through the real patient journey in a fresh client; return its reference."""
+    about = {"first_name": first, "last_name": last, "email": email, "phone": phone, **pages.pop("about_you", {})}
+    where = {"site": site, **pages.pop("when_and_where", {})}
+    return Patient(app.test_client()).complete(about_you=about, when_and_where=where, **pages)
+
+
+def update_request(app, reference: str, **values) -> None:
+    """Write columns of a stored request directly (as an attacker or a migration might)."""
+    with app.app_context():
+        db.session.execute(update(AssessmentRequest).where(AssessmentRequest.reference == reference).values(**values))
+        db.session.commit()
+
+
+# --- staff --------------------------------------------------------------------------------
+
+def new_staff(app, role: str = "reception", *, email: str | None = None, name: str | None = None,
+               password: str = STAFF_PASSWORD) -> str:
+    """Create an active staff account directly in the app's database; return its email."""
+    with app.app_context():
+        number = db.session.execute(select(func.count()).select_from(StaffUser)).scalar_one()  # 0 for the first
+        email = email or f"{role}.{number}@clinic.example"
+        staff_accounts.create_staff(email, name or f"Test {role.title()} {number}", role, password)
+        db.session.commit()
+    return email
+
+
+def staff_id(app, email: str) -> int:
+    """The id of a staff account (what the booking form's clinician field takes)."""
+    with app.app_context():
+        return staff_accounts.find_staff(email).id
+
+
+def login(client, email: str, password: str = STAFF_PASSWORD, next_path: str | None = None):
+    """Post the sign-in form with a real CSRF token from this client's session."""
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = CSRF_PATTERN.search(page).group(1)
+    path = "/staff/login" + (f"?next={quote(next_path, safe='')}" if next_path is not None else "")
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token})
+
+
+class Staff:
+    """Drives the back office through a test client, with real CSRF tokens."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str = "/staff/login") -> str:
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = CSRF_PATTERN.search(page)
+        assert match, f"no form on {path}"
+        return match.group(1)
+
+    def login(self, email: str, password: str = STAFF_PASSWORD):
+        return login(self.client, email, password)
+
+    def post(self, path: str, data: dict | None = None, form_path: str = "/staff/"):
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.csrf_token(form_path)})
+
+
+def sign_in(app, email: str, password: str = STAFF_PASSWORD) -> Staff:
+    """A fresh client signed in to the back office as `email`."""
+    staff = Staff(app.test_client())
+    response = staff.login(email, password)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return staff
+
+
+# --- bookings and emails ------------------------------------------------------------------
+
+def booking_form(day: date | None = None, start: str = "10:30", clinician: int = 0, site: str = "riverside") -> dict[str, str]:
+    """The booking form's fields: a week from today at 10:30 at Riverside unless told otherwise."""
+    day = day or today_in_london() + timedelta(days=7)
+    return {
+        "day-day": str(day.day), "day-month": str(day.month), "day-year": str(day.year),
+        "start_time": start, "clinician": str(clinician), "site": site,
+    }
+
+
+def outbox(app) -> list[OutboxMessage]:
+    """Every queued email, oldest first."""
+    with app.app_context():
+        return list(db.session.execute(db.select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def give_up_on_an_email(app, reference: str | None = None, recipient: str | None = None,
+                        error: str = "550 mailbox unavailable", attempts: int | None = None) -> int:
+    """Mark the first queued email (of one request, if given) as dead, as if delivery kept failing; return its id."""
+    with app.app_context():
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if reference is not None:
+            query = query.where(OutboxMessage.request_id == staff_services.find_request(reference).id)
+        message = db.session.execute(query).scalars().first()
+        assert message is not None, "the submitted request queued no email"
+        message.status, message.last_error = "dead", error
+        message.attempts = attempts if attempts is not None else app.config["OUTBOX_MAX_ATTEMPTS"]
+        if recipient is not None:
+            message.recipient = recipient
+        db.session.commit()
+        return message.id
+
+
+ROW_LINK = re.compile(r'href="/staff/requests/([A-Z2-9]{8})"')
+
+
+def listed(response) -> list[str]:
+    """The references in the request list's table, in the order shown."""
+    assert response.status_code == 200, response.status_code
+    return ROW_LINK.findall(response.get_data(as_text=True))
+
+
+# --- scenes shared by a whole module: a clinic of six requests, a desk with one -----------
+
+@dataclass
+class Clinic:
+    """Six requests of every urgency, site and status, and a receptionist signed in (read-only checks)."""
+
+    app: object
+    staff: Staff
+    email: str
+    refs: dict[str, str] = field(default_factory=dict)
+
+    def get(self, path: str):
+        return self.staff.client.get(path)
+
+    def listed(self, query: str = "") -> list[str]:
+        """The references the request list shows for a query string, in the order shown."""
+        return listed(self.get(f"/staff/?{query}"))
+
+    def refs_of(self, letters: str) -> list[str]:
+        return [self.refs[letter] for letter in letters]
+
+
+# letter: (first, last, email, phone, site, extra pages, created_at UTC, status)
+CLINIC_REQUESTS = {
+    # 00:30 BST on 1 July in London
+    "A": ("Ada", "Lovelace", "ada@example.com", "07400 123456", "riverside", {}, datetime(2024, 6, 30, 23, 30, tzinfo=UTC), "new"),
+    # 00:30 BST on 2 July in London
+    "B": ("Grace", "Hopper", "grace.hopper@navy.example", "07400 111222", "canal-side", {}, datetime(2024, 7, 1, 23, 30, tzinfo=UTC), "new"),
+    "C": ("Alan", "Turing", "alan@bletchley.example", "07400 222333", "west-green",
+          {**URGENT, "where_it_hurts": {"region": "shoulder"}}, datetime(2024, 6, 15, 12, 0, tzinfo=UTC), "contacted"),
+    "D": ("Katherine", "Johnson", "kj@nasa.example", "07400 333444", "riverside", URGENT, datetime(2024, 7, 3, 9, 0, tzinfo=UTC), "contacted"),
+    "E": ("Mary", "Seacole", "mary@crimea.example", "07400 444555", "canal-side",
+          {**EMERGENCY, "where_it_hurts": {"region": "lower_back"},
+           "about_you": {"date_of_birth-day": "1", "date_of_birth-month": "3", "date_of_birth-year": "1950"}},
+          datetime(2024, 6, 1, 9, 0, tzinfo=UTC), "declined"),
+    "F": ("Florence", "Nightingale", "flo@lamp.example", "07400 555666", "west-green", EMERGENCY, datetime(2024, 7, 4, 9, 0, tzinfo=UTC), "new"),
+}
+URGENCY_ORDER = "FEDCBA"  # emergency, urgent, routine; newest first within each
+NEWEST_ORDER = "FDBACE"
+
+
+def new_clinic(app) -> Clinic:
+    """Fill an app with CLINIC_REQUESTS (their arrival times and statuses) and sign a receptionist in."""
+    email = new_staff(app, "reception", name="Rita Reception")
+    refs = {}
+    for letter, (first, last, mail, phone, site, pages, created, _) in CLINIC_REQUESTS.items():
+        refs[letter] = new_request(app, first, last, mail, phone, site, **{k: dict(v) for k, v in pages.items()})
+        update_request(app, refs[letter], created_at=created)
+    with app.app_context():
+        user = staff_accounts.find_staff(email)
+        for letter, spec in CLINIC_REQUESTS.items():
+            if spec[-1] != "new":
+                staff_services.change_status(staff_services.find_request(refs[letter]), spec[-1], user, utcnow())
+        db.session.commit()
+    return Clinic(app=app, staff=sign_in(app, email), email=email, refs=refs)
+
+
+@dataclass
+class Desk:
+    """One request, a receptionist signed in and a clinician to book (the status and booking refusal matrix)."""
+
+    app: object
+    staff: Staff
+    email: str
+    reference: str
+    clinician: int
+    receptionist: int
+
+    def path(self, action: str = "") -> str:
+        return f"/staff/requests/{self.reference}" + (f"/{action}" if action else "")
+
+    def set_status(self, status: str) -> None:
+        update_request(self.app, self.reference, status=status)
+
+    def status(self) -> str:
+        with self.app.app_context():
+            return staff_services.find_request(self.reference).status
+
+
+def new_desk(app) -> Desk:
+    """One routine request, Rita at reception (signed in) and Clara the clinician."""
+    reference = new_request(app)
+    email = new_staff(app, "reception", name="Rita Reception")
+    clinician = new_staff(app, "clinician", name="Clara Clinician")
+    return Desk(app, sign_in(app, email), email, reference, staff_id(app, clinician), staff_id(app, email))

@@ -1,0 +1,95 @@
+"""The migrations build the schema from empty, match the models exactly, and can be undone."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
+
+from intake.platform.extensions import db
+from tests.support.database import reset_database
+
+
+ORDERED_INDEXES = {
+    "ix_assessment_requests_rank_created": ["urgency_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "created_at DESC", "id DESC"],
+}
+
+
+def index_order(name: str) -> list[str]:
+    """An index's columns with their sort direction, as the database reports them."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(f"PRAGMA index_xinfo('{name}')")).all()
+        return [row[2] + (" DESC" if row[3] else "") for row in rows if row[5]]
+    [index] = [index for index in inspect(db.engine).get_indexes("assessment_requests") if index["name"] == name]
+    sorting = index.get("column_sorting", {})
+    return [column + (" DESC" if "desc" in sorting.get(column, ()) else "") for column in index["column_names"]]
+
+
+def _is_ordered_index(diff) -> bool:
+    return diff[0] in ("add_index", "remove_index") and diff[1].name in ORDERED_INDEXES
+
+
+def test_upgrade_from_empty_creates_the_schema_the_models_describe(make_app):
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        assert "assessment_requests" not in inspect(db.engine).get_table_names()
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"assessment_requests", "drafts", "alembic_version"} <= tables
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata)
+        # Alembic cannot compare indexes with DESC columns; those are checked column by column below.
+        assert [diff for diff in differences if not _is_ordered_index(diff)] == []
+        for name, expected in ORDERED_INDEXES.items():
+            assert index_order(name) == expected, name
+
+
+def test_downgrade_to_empty_removes_every_table(make_app):
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_the_database_refuses_an_unknown_answer_code(make_app):
+    """Constraints live in the database too: a region outside the list cannot be stored."""
+    from sqlalchemy.exc import IntegrityError
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO assessment_requests (reference, submission_key, status, urgency, urgency_reasons, soft_flags,"
+                " first_name, last_name, date_of_birth, email, phone, contact_method, region, side, duration, onset,"
+                " pain_now, pain_worst, sensations, description, goals, safety_answers, site_code, available_days,"
+                " available_times, availability_note, consent_given_at, marketing_opt_in, created_at, updated_at)"
+                " VALUES ('AAAAAAAA', 'k', 'new', 'routine', '[]', '[]', 'A', 'B', '1980-01-01', 'a@b.c', '+447400123456',"
+                " 'phone', 'tail', 'left', 'under_2_weeks', 'gradual', 1, 2, '[]', '', '', '{}', 'riverside', '[]', '[]',"
+                " '', '2026-01-01 00:00:00', false, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            ))
+
+
+def test_the_database_refuses_to_change_or_delete_audit_entries_and_notes(make_app):
+    """Even outside the app, SQL cannot rewrite the audit log (notes have the same triggers)."""
+    from sqlalchemy.exc import DatabaseError
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO audit_events (at, staff_email, action, detail) VALUES ('2026-01-01 00:00:00', 'a@b.c', 'login', '{}')"))
+        for statement in ("UPDATE audit_events SET action = 'x'", "DELETE FROM audit_events"):
+            with pytest.raises(DatabaseError), db.engine.begin() as connection:
+                connection.execute(text(statement))
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT action FROM audit_events")).scalar_one() == "login"

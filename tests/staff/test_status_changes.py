@@ -1,0 +1,62 @@
+"""Moving a request on: which status changes the rules allow, and why a refused one is refused."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from intake.journey.models import REQUEST_STATUSES
+from intake.platform.extensions import db
+from intake.platform.timeutil import utcnow
+from intake.staff import accounts as staff_accounts, services as staff_services
+from tests.support.back_office import audit_events, error_messages, request_id
+
+
+# --- 3. status transitions ----------------------------------------------------------------
+
+STATUS_PAIRS = [(current, target) for current in REQUEST_STATUSES for target in REQUEST_STATUSES]
+
+
+@pytest.mark.parametrize(("current", "target"), STATUS_PAIRS, ids=[f"{a}-to-{b}" for a, b in STATUS_PAIRS])
+def test_a_status_change_happens_only_when_the_rules_allow_it(desk, current, target):
+    """Allowed moves redirect, change the status and are audited with from/to; every other
+    move is a 400 with an error, changes nothing and writes no audit entry."""
+    allowed = target in staff_services.TRANSITIONS[current] and target != "booked"
+    desk.set_status(current)
+    before = audit_events(desk.app, "change_status", desk.reference)
+    response = desk.staff.post(desk.path("status"), {"status": target})
+    after = audit_events(desk.app, "change_status", desk.reference)
+    if allowed:
+        assert response.status_code == 303
+        assert urlsplit(response.headers["Location"]).path == desk.path()
+        assert desk.status() == target
+        assert len(after) == len(before) + 1
+        entry = after[-1]
+        assert entry["detail"] == {"from": current, "to": target}
+        assert entry["staff_email"] == desk.email
+        assert entry["request_id"] == request_id(desk.app, desk.reference)
+    else:
+        assert response.status_code == 400
+        assert desk.status() == current
+        assert after == before
+        assert error_messages(response.get_data(as_text=True)), "no error shown"
+        with desk.app.app_context():
+            stored = staff_services.find_request(desk.reference)
+            with pytest.raises(staff_services.StaffError):
+                staff_services.change_status(stored, target, staff_accounts.find_staff(desk.email), utcnow())
+            db.session.rollback()
+        assert desk.status() == current
+
+
+@pytest.mark.parametrize(("current", "target", "explanation"), [
+    ("attended", "new", "cannot become new"),
+    ("declined", "contacted", "cannot become contacted"),
+    ("new", "booked", "To book, choose a date, time and clinician"),
+])
+def test_a_refused_status_change_says_why(desk, current, target, explanation):
+    """Staff with an out-of-date page are told why the move is refused, not just 'invalid'."""
+    desk.set_status(current)
+    response = desk.staff.post(desk.path("status"), {"status": target})
+    assert response.status_code == 400
+    assert any(explanation in message for message in error_messages(response.get_data(as_text=True))), error_messages(response.get_data(as_text=True))

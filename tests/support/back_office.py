@@ -1,0 +1,165 @@
+"""The back office for tests: its URL map (who may use each page, a real value for every URL
+parameter, a body each POST would accept), a snapshot of everything a request could change (to
+show that a refused request changed nothing), and readers of what its pages and records hold."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from flask import url_for
+from sqlalchemy import func, select
+
+from intake.appointments.models import Appointment
+from intake.journey.models import AssessmentRequest, Draft
+from intake.mail.models import OutboxMessage
+from intake.platform.extensions import db
+from intake.staff import services as staff_services
+from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffUser
+from tests.factories import STAFF_PASSWORD, Staff, booking_form, valid_answers
+
+ALL_ROLES = frozenset(ROLES)
+DESK = frozenset({"reception", "admin"})
+ADMIN = frozenset({"admin"})
+# Audit actions that a page view or a sign-in adds by design; anything else is a change.
+PASSIVE_AUDIT_ACTIONS = ("view_request", "login")
+
+
+ROLE_CASES = [
+    # what, method, path, who may
+    ("request list", "GET", "/staff/", ALL_ROLES),
+    ("request page", "GET", "/staff/requests/{ref}", ALL_ROLES),
+    ("add a note", "POST", "/staff/requests/{ref}/notes", ALL_ROLES),
+    ("change status", "POST", "/staff/requests/{ref}/status", DESK),
+    ("book", "POST", "/staff/requests/{ref}/book", DESK),
+    ("CSV export", "GET", "/staff/export.csv", DESK),
+    ("audit log", "GET", "/staff/audit", ADMIN),
+    ("email problems", "GET", "/staff/outbox", DESK),
+    ("retry an email", "POST", "/staff/outbox/{msg}/retry", DESK),
+]
+
+
+def is_signed_in(client) -> bool:
+    """True when the client still reaches the request list."""
+    response = client.get("/staff/")
+    assert response.status_code in (200, 303), response.status_code
+    return response.status_code == 200
+
+
+def location_path(response) -> str:
+    return urlsplit(response.headers.get("Location", "")).path
+
+
+def snapshot(app) -> dict:
+    """Everything a state-changing request could touch, in comparable form."""
+    with app.app_context():
+        def count(model, *where) -> int:
+            return db.session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+        return {
+            "requests": sorted(db.session.execute(select(AssessmentRequest.reference, AssessmentRequest.status)).all()),
+            "drafts": sorted((d.id, repr(d.answers), d.expires_at) for d in db.session.execute(select(Draft)).scalars()),
+            "audit": count(AuditEvent, AuditEvent.action.not_in(PASSIVE_AUDIT_ACTIONS)),
+            "notes": count(RequestNote),
+            "appointments": sorted(db.session.execute(select(Appointment.id, Appointment.cancelled)).all()),
+            "outbox": sorted(db.session.execute(
+                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.next_attempt_at)
+            ).all()),
+            "staff": sorted(db.session.execute(
+                select(StaffUser.email, StaffUser.active, StaffUser.session_version, StaffUser.password_hash)
+            ).all()),
+        }
+
+
+def url_values(reference: str, message_id: int) -> dict[str, object]:
+    """A real value for every URL parameter the app uses (a new parameter must be added here)."""
+    return {"reference": reference, "message_id": message_id, "slug": "about-you", "level": "urgent"}
+
+
+def build_url(app, rule, values: dict[str, object]) -> str:
+    missing = set(rule.arguments) - set(values)
+    if missing:
+        pytest.fail(f"{rule.rule}: add a test value for URL parameter(s) {sorted(missing)}")
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
+
+
+def staff_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("staff.") and rule.endpoint != "staff.login"]
+
+
+def post_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+
+
+def valid_post_data(endpoint: str, admin_email: str, clinician: int) -> dict:
+    """A body each POST would accept if it carried a token (so only the token is missing)."""
+    return {
+        "staff.login": {"email": admin_email, "password": STAFF_PASSWORD},
+        "staff.change_status": {"status": "contacted"},
+        "staff.book": booking_form(clinician=clinician),
+        "staff.add_note": {"body": "Rang, left a message."},
+        "journey.question": valid_answers()["about-you"],
+        "journey.check": {"consent": "y"},
+    }.get(endpoint, {})
+
+
+def cli(app, *args: str, input: str | None = None):
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def copy_session(app, staff: Staff):
+    other = app.test_client()
+    other.set_cookie("session", staff.client.get_cookie("session").value)
+    return other
+
+
+
+EXPORT_HEADER = [
+    "Reference", "Received (London)", "Status", "Urgency", "First name", "Last name", "Phone", "Email",
+    "Preferred contact", "Site", "Main problem",
+]
+
+
+def request_value(app, reference: str, column: str):
+    with app.app_context():
+        return getattr(staff_services.find_request(reference), column)
+
+
+def request_id(app, reference: str) -> int:
+    return request_value(app, reference, "id")
+
+
+def audit_events(app, action: str | None = None, reference: str | None = None) -> list[dict]:
+    """The audit log as plain dicts, oldest first."""
+    with app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        if reference:
+            query = query.where(AuditEvent.request_id == staff_services.find_request(reference).id)
+        return [
+            {"id": e.id, "at": e.at, "staff_id": e.staff_id, "staff_email": e.staff_email, "action": e.action,
+             "request_id": e.request_id, "detail": dict(e.detail)}
+            for e in db.session.execute(query).scalars()
+        ]
+
+
+def error_messages(body: str) -> list[str]:
+    """The messages in the page's error summary."""
+    summary = re.search(r'<ul class="error-summary__list">(.*?)</ul>', body, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)] if summary else []
+
+
+def csv_rows(response) -> list[list[str]]:
+    """Read (and close) a streamed CSV download. An unread stream would keep its request
+    context pushed in this thread and leak into the next request."""
+    try:
+        assert response.status_code == 200, response.status_code
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    finally:
+        response.close()

@@ -1,0 +1,178 @@
+"""Browser-test plumbing: a live server on 127.0.0.1, Debian's Chromium through Playwright, axe-core.
+
+Browser tests skip with a clear reason when Chromium (or Playwright) is missing, unless
+REQUIRE_BROWSER=1, when they fail instead (CI sets it and installs Chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.factories import new_staff
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+# WCAG 2.2 A and AA, plus axe's best practices (heading order, landmarks, one main, ...).
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+STAFF_EMAIL = "rita@clinic.example"
+
+
+def require_browser() -> None:
+    """Skip (or, with REQUIRE_BROWSER=1, fail) when the browser cannot run here."""
+    problem = ""
+    if not Path(CHROMIUM).exists():
+        problem = f"Chromium not found at {CHROMIUM}: install Debian's chromium package (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "Playwright for Python is not installed (pip install -r requirements-test.txt)"
+    if problem:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app served on 127.0.0.1 (a random free port) with a fresh SQLite database and one receptionist."""
+    require_browser()
+    from werkzeug.serving import make_server
+
+    from intake import create_app
+    from tests.support.database import create_schema
+
+    folder = tmp_path_factory.mktemp("browser")
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'browser.sqlite3'}",
+        "INSTANCE_PATH": folder,
+        "SECRET_KEY": "browser-tests",
+        "MAIL_FILE_DIR": str(folder / "mail"),
+    })
+    with app.app_context():
+        create_schema()
+    new_staff(app, "reception", email=STAFF_EMAIL, name="Rita Reception")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser):
+    """A fresh browser tab (its own cookies) at phone or desktop width."""
+    context = browser.new_context(viewport=VIEWPORTS[request.param])
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.viewport_name = request.param
+    problems: list[str] = []
+
+    def failed_resource(response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.status} for {response.url}")
+
+    def console_error(message) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(message.text)  # includes anything the Content-Security-Policy refused
+
+    tab.on("response", failed_resource)
+    tab.on("console", console_error)
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    yield tab
+    context.close()
+    # A blocked or missing stylesheet, script or image, or any script error, fails the test.
+    assert problems == [], problems
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a full-page picture for people to look at (test-output/ is git-ignored)."""
+    folder = SCREENSHOTS / page.viewport_name
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core in the page for WCAG 2.2 A and AA and best practices; return the violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def describe(violations: list[dict]) -> str:
+    """Violations in a form a developer can act on."""
+    return "\n".join(
+        f"{item['id']} ({item['impact']}): {item['help']} -> " + "; ".join(node["target"][0] if isinstance(node["target"][0], str) else str(node["target"]) for node in item["nodes"][:5])
+        for item in violations
+    )
+
+
+# --- what a person does on the patient's pages -------------------------------------------
+
+def fill_about_you(page, first_name: str = "Ada") -> None:
+    page.get_by_label("First name").fill(first_name)
+    page.get_by_label("Last name").fill("Lovelace")
+    birth = page.get_by_role("group", name="Date of birth")
+    birth.get_by_label("Day").fill("10")
+    birth.get_by_label("Month").fill("12")
+    birth.get_by_label("Year").fill("1985")
+    page.get_by_label("Email address").fill("ada@example.com")
+    page.get_by_label("Mobile phone number").fill("07400 123456")
+    page.get_by_label("Phone call").check()
+    page.get_by_label("Postcode (optional)").fill("N1 9GU")
+
+
+def answer_where_and_how(page, region: str = "Knee") -> None:
+    page.get_by_label(region, exact=True).check()
+    page.get_by_label("Left", exact=True).check()
+    page.get_by_label("2 to 6 weeks").check()
+    page.get_by_label("Gradually, for no clear reason").check()
+    continue_on(page)
+    page.get_by_role("group", name="How bad is your pain right now?").get_by_label("4", exact=True).check()
+    page.get_by_role("group", name="How bad is your pain at its worst?").get_by_label("7", exact=True).check()
+    page.get_by_label("Stiffness").check()
+    page.get_by_label("Tell us about your problem (optional)").fill("Aches after running.")
+    continue_on(page)
+
+
+def answer_all_no(page) -> None:
+    for group in page.get_by_role("group").all():
+        group.get_by_label("No", exact=True).check()
+
+
+def continue_on(page) -> None:
+    """Press Continue and wait for the next page to load."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+
+
+def start(page, live_server) -> None:
+    page.goto(live_server + "/")
+    screenshot(page, "01-home")
+    page.get_by_role("link", name="Request a free assessment").click()
+    screenshot(page, "02-start")
+    page.get_by_role("button", name="Start now").click()
