@@ -57,7 +57,7 @@ def seed(size: int) -> None:
             "urgency_reasons": [], "soft_flags": [],
             "first_name": randomness.choice(FIRST_NAMES), "last_name": randomness.choice(LAST_NAMES),
             "date_of_birth": date(1950, 1, 1) + timedelta(days=randomness.randrange(20000)),
-            "email": f"patient{number}@example.com", "phone": f"+4474{number:08d}", "contact_method": "phone",
+            "email": f"patient{number}@example.com", "phone": f"+4474{number:08d}", "phone_display": f"074{number // 1000000 % 100:02d} {number % 1000000:06d}", "contact_method": "phone",
             "postcode": None, "region": randomness.choice(regions), "side": "left", "duration": "2_to_6_weeks",
             "onset": "gradual", "pain_now": 4, "pain_worst": 7, "sensations": [], "description": "", "goals": "",
             "safety_answers": {}, "site_code": randomness.choice(["canal-side", "riverside", "west-green"]),

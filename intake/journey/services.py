@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from intake.journey.forms import format_phone_for_display
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
@@ -214,6 +215,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         date_of_birth=date.fromisoformat(about["date_of_birth"]),
         email=about["email"],
         phone=about["phone"],
+        phone_display=format_phone_for_display(about["phone"]),
         contact_method=about["contact_method"],
         postcode=about.get("postcode") or None,
         region=where["region"],

@@ -123,7 +123,7 @@ def filtered_requests(filters: RequestFilters) -> Select:
 # would cost more than the query itself.
 LIST_COLUMNS = (
     AssessmentRequest.reference, AssessmentRequest.urgency, AssessmentRequest.first_name, AssessmentRequest.last_name,
-    AssessmentRequest.phone, AssessmentRequest.site_code, AssessmentRequest.status, AssessmentRequest.created_at,
+    AssessmentRequest.phone, AssessmentRequest.phone_display, AssessmentRequest.site_code, AssessmentRequest.status, AssessmentRequest.created_at,
 )
 
 

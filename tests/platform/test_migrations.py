@@ -9,6 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from intake.platform.extensions import db
+from tests.factories import Patient
 from tests.support.database import reset_database
 
 
@@ -93,3 +94,17 @@ def test_the_database_refuses_to_change_or_delete_audit_entries_and_notes(make_a
                 connection.execute(text(statement))
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT action FROM audit_events")).scalar_one() == "login"
+
+
+def test_upgrading_fills_in_the_shown_phone_number_of_requests_stored_before(make_app):
+    """Migration 0008 writes each stored request's number as the patient would write it."""
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+    Patient(app.test_client()).complete()  # phone 07400 123456
+    with app.app_context():
+        downgrade(revision="0007")
+        assert "phone_display" not in {column["name"] for column in inspect(db.engine).get_columns("assessment_requests")}
+        upgrade()
+        assert db.session.execute(text("SELECT phone, phone_display FROM assessment_requests")).one() == ("+447400123456", "07400 123456")

@@ -7,9 +7,12 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from flask import render_template
+from sqlalchemy import select
 
 from tests.factories import Patient
 from intake.appointments.statuses import STATUS_WORDS
+from intake.journey.models import AssessmentRequest
+from intake.platform.extensions import db
 from intake.staff.listing import RequestFilters
 
 
@@ -39,3 +42,10 @@ def test_the_list_shows_the_sites_name_and_a_national_phone_number(app, staff_cl
     page = staff_client("reception").client.get("/staff/").get_data(as_text=True)
     assert "<td>Riverside</td>" in page and "<td>riverside</td>" not in page
     assert "<td>07400 123456</td>" in page and "+447400123456" not in page
+
+
+def test_a_request_keeps_its_number_as_written_so_the_list_need_not_format_it(app):
+    Patient(app.test_client()).complete()  # 07400 123456
+    with app.app_context():
+        stored = db.session.execute(select(AssessmentRequest.phone, AssessmentRequest.phone_display)).one()
+    assert tuple(stored) == ("+447400123456", "07400 123456")
