@@ -14,6 +14,7 @@ from intake.journey.forms import CheckAnswersForm, StepForm
 from intake.journey.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
 from intake.journey.services import LiveDraft
 from intake.clinic.sites import site_by_code
+from intake.platform.database import reads_without_a_transaction
 from intake.platform.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import background_sender
@@ -38,7 +39,8 @@ def _redirect(endpoint: str, **values):
 
 def _current_draft() -> LiveDraft | None:
     """The live draft of this browser session, if any."""
-    return services.read_draft(session.get(SESSION_DRAFT), utcnow())
+    with reads_without_a_transaction() as connection:
+        return services.read_draft(session.get(SESSION_DRAFT), utcnow(), connection)
 
 
 def _without_draft():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.journey.forms import format_phone_for_display
@@ -105,11 +105,14 @@ SAVE_ATTEMPTS = 5
 REFERENCE_ATTEMPTS = 3
 
 
-def read_draft(draft_id: str | None, now: datetime) -> LiveDraft | None:
-    """Return the live draft with this id, or None if there is none or it has expired."""
+def read_draft(draft_id: str | None, now: datetime, connection: Connection | None = None) -> LiveDraft | None:
+    """Return the live draft with this id, or None if there is none or it has expired.
+
+    Read through `connection` when given (a page that only reads), else in the session's transaction.
+    """
     if not draft_id:
         return None
-    row = db.session.execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
+    row = (connection or db.session).execute(LIVE_DRAFT, {"draft_id": draft_id, "now": now}).first()
     return LiveDraft(row.id, row.answers, row.updated_at) if row else None
 
 

@@ -1,7 +1,8 @@
 """What makes pages fast must not change what they show, or whose data they hold.
 
-Unanswered question pages are rendered once per process and reused (intake.platform.page_cache); pooled
-connections are pinged only after sitting idle (intake.platform.database).
+Unanswered question pages are rendered once per process and reused (intake.platform.page_cache); a page that only
+reads does so in one round trip, and pooled connections are pinged only after sitting idle
+(intake.platform.database).
 """
 
 from __future__ import annotations
@@ -156,12 +157,21 @@ def postgresql_app(app, database_url):
     return app
 
 
+def test_showing_a_question_page_costs_one_round_trip(postgresql_app, tmp_path):
+    """The page only reads its draft: one SELECT in autocommit mode, no BEGIN and no ROLLBACK."""
+    patient = started(postgresql_app)
+    patient.client.get("/book/where-it-hurts")  # the connection is now open and recently used
+    with RoundTrips(postgresql_app, tmp_path) as trips:
+        assert patient.client.get("/book/where-it-hurts").status_code == 200
+        assert trips.count() == 1
+
+
 def test_a_connection_idle_for_a_while_is_pinged_first_and_replaced_if_dead(postgresql_app, tmp_path, monkeypatch):
     patient = started(postgresql_app)
     patient.client.get("/book/where-it-hurts")  # the connection is now open and recently used
     with RoundTrips(postgresql_app, tmp_path) as trips:
         assert patient.client.get("/book/where-it-hurts").status_code == 200
-        recently_used = trips.count()  # BEGIN, the SELECT, ROLLBACK: no ping
+        recently_used = trips.count()  # the SELECT: no ping
     monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
     with RoundTrips(postgresql_app, tmp_path) as trips:
         assert patient.client.get("/book/where-it-hurts").status_code == 200

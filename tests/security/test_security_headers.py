@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from intake import create_app
@@ -115,20 +117,22 @@ def test_with_redis_storage_every_worker_shares_one_count(make_app):
         pytest.skip("no Redis server on 127.0.0.1:6379")
     # Our own key prefix, cleared first: the limiter keeps the first prefix it is given for the
     # whole process, so it is the same in every run of this test.
+    # One prefix per test process (xdist worker), so runs in parallel never share a count.
+    prefix = f"intake-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     settings = {
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "RATELIMIT_KEY_PREFIX": "intake-tests",
+        "RATELIMIT_KEY_PREFIX": prefix,
         "START_LIMIT_PER_ADDRESS": "2 per minute",
     }
     server = redis.Redis(host="127.0.0.1", port=6379)
-    for key in server.scan_iter("*intake-tests*"):
+    for key in server.scan_iter(f"*{prefix}*"):
         server.delete(key)
     first_worker, second_worker = make_app(**settings), make_app(**settings)
     assert Patient(first_worker.test_client()).start().status_code == 303
     assert Patient(second_worker.test_client()).start().status_code == 303
     assert Patient(first_worker.test_client()).start().status_code == 429
     assert Patient(second_worker.test_client()).start().status_code == 429
-    assert list(server.scan_iter("*intake-tests*")), "the counts are kept in Redis, where every worker and server sees them"
+    assert list(server.scan_iter(f"*{prefix}*")), "the counts are kept in Redis, where every worker and server sees them"
 
 
 def test_an_app_built_without_limits_does_not_switch_them_off_for_the_next(make_app):
