@@ -142,7 +142,7 @@ STATUS_COUNTS = select(StatusCount.status, StatusCount.requests)
 
 def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
     """One page of the filtered list (the columns it shows), how many requests match in all, and
-    how many are in each status; plain reads on one connection, with no transaction.
+    how many are in each status: plain reads in the request's session.
 
     With no filter but status, the total comes from the per-status counts instead of
     counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
