@@ -19,11 +19,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from phonenumbers import NumberParseException
 
 from intake.appointments.services import BookingError, active_appointments
 from intake.clinic.sites import site_by_code
-from intake.journey.forms import format_phone_for_display
 from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
@@ -343,12 +341,3 @@ def london(value: datetime | str) -> str:
     """Show a UTC time (or its ISO text, as kept in the audit log) as clinic (Europe/London) time."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.astimezone(LONDON).strftime("%-d %b %Y, %H:%M")
-
-
-@bp.app_template_filter("phone")
-def phone(e164: str) -> str:
-    """Show a stored E.164 number as the patient would write it (national format for UK numbers)."""
-    try:
-        return format_phone_for_display(e164)
-    except NumberParseException:
-        return e164

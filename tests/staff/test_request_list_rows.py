@@ -19,7 +19,7 @@ from intake.staff.listing import RequestFilters
 def test_the_list_rows_escape_every_typed_value(app):
     """Moved from test_fast_paths (the rows were rendered in Python then); same markup, from the template."""
     row = SimpleNamespace(
-        reference="ABCD2345", urgency="urgent", first_name='<b>"Ada"</b>', last_name="O'Neil & Co", phone="<07400>",
+        reference="ABCD2345", urgency="urgent", first_name='<b>"Ada"</b>', last_name="O'Neil & Co", phone="+447400", phone_display="<07400>",
         site_code="river<side>", status="new", created_at=datetime(2026, 7, 1, 11, 30, tzinfo=timezone.utc),
     )
     with app.test_request_context("/staff/"):
