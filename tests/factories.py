@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 
+from intake.appointments import diary
+from intake.appointments.models import Practitioner, PractitionerSite, WorkingHours
+from intake.appointments.slots import slot_value
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
@@ -216,13 +219,42 @@ def sign_in(app, email: str, password: str = STAFF_PASSWORD) -> Staff:
 
 # --- bookings and emails ------------------------------------------------------------------
 
-def booking_form(day: date | None = None, start: str = "10:30", clinician: int = 0, site: str = "riverside") -> dict[str, str]:
-    """The booking form's fields: a week from today at 10:30 at Riverside unless told otherwise."""
-    day = day or today_in_london() + timedelta(days=7)
-    return {
-        "day-day": str(day.day), "day-month": str(day.month), "day-year": str(day.year),
-        "start_time": start, "clinician": str(clinician), "site": site,
-    }
+WEEKDAY_HOURS = tuple((weekday, time(9), time(17)) for weekday in range(5))
+
+
+def new_practitioner(
+    app, name: str = "Clara Clinician", *, sites: tuple[str, ...] = ("riverside",), hours=WEEKDAY_HOURS,
+    staff_email: str | None = None, active: bool = True,
+) -> int:
+    """A practitioner working the given (weekday, starts, ends) hours at each site; return their id."""
+    with app.app_context():
+        practitioner = Practitioner(name=name, active=active)
+        if staff_email:
+            practitioner.staff_user_id = staff_accounts.find_staff(staff_email).id
+        practitioner.sites = [PractitionerSite(site_code=site) for site in sites]
+        db.session.add(practitioner)
+        db.session.flush()
+        for site in sites:
+            for weekday, starts, ends in hours:
+                db.session.add(WorkingHours(practitioner_id=practitioner.id, site_code=site, weekday=weekday, starts=starts, ends=ends))
+        db.session.commit()
+        return practitioner.id
+
+
+def free_slot(app, site: str = "riverside", *, practitioner: int | None = None, day: date | None = None, index: int = 0,
+              for_staff: bool = True) -> str:
+    """The form value of a free time (the first unless `index` says otherwise), as reception would see it."""
+    with app.app_context():
+        found = diary.free_times(
+            utcnow(), default_minutes=app.config["APPOINTMENT_MINUTES"], for_staff=for_staff, site_code=site,
+            practitioner_ids=None if practitioner is None else [practitioner], first_day=day, last_day=day,
+        )
+        return slot_value(found[index])
+
+
+def booking_form(slot: str) -> dict[str, str]:
+    """The booking form's fields: one free time."""
+    return {"slot": slot}
 
 
 def outbox(app) -> list[OutboxMessage]:
@@ -316,13 +348,13 @@ def new_clinic(app) -> Clinic:
 
 @dataclass
 class Desk:
-    """One request, a receptionist signed in and a clinician to book (the status and booking refusal matrix)."""
+    """One request, a receptionist signed in and a practitioner to book (the status and booking refusal matrix)."""
 
     app: object
     staff: Staff
     email: str
     reference: str
-    clinician: int
+    clinician: int  # the practitioner's id
     receptionist: int
 
     def path(self, action: str = "") -> str:
@@ -341,4 +373,5 @@ def new_desk(app) -> Desk:
     reference = new_request(app)
     email = new_staff(app, "reception", name="Rita Reception")
     clinician = new_staff(app, "clinician", name="Clara Clinician")
-    return Desk(app, sign_in(app, email), email, reference, staff_id(app, clinician), staff_id(app, email))
+    practitioner = new_practitioner(app, "Clara Clinician", staff_email=clinician)
+    return Desk(app, sign_in(app, email), email, reference, practitioner, staff_id(app, email))

@@ -1,51 +1,61 @@
-"""The rules for booking an assessment: who can be booked, when, and what a booking changes.
+"""The rules for booking, moving and cancelling an appointment.
 
-Plain functions taking plain arguments (the caller commits); they never touch the Flask
-request, session or app. The clinician arrives as a small `Clinician`, so this package
-needs nothing from the back office.
+Plain functions taking plain arguments; they never touch the Flask request, session or app,
+and know nothing of requests beyond their id (the caller moves the request's status on).
+A time is booked only if the slot engine offers it now; two bookings racing for one time
+are settled by the database (the exclusion constraint, or SQLite's triggers), and the loser
+gets `SlotTaken`, with the transaction rolled back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from intake.appointments.models import Appointment
-from intake.appointments.statuses import STATUS_WORDS, can_become
-from intake.journey.models import AssessmentRequest
+from intake.appointments import diary, slots
+from intake.appointments.models import Appointment, Practitioner
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 
-# Longer than any appointment: how far back a clash is looked for.
-LONGEST_APPOINTMENT = timedelta(hours=12)
+# How many free times a refusal suggests instead.
+NEAREST_SUGGESTIONS = 6
 
 
 class BookingError(Exception):
     """A booking the rules do not allow; the message is shown next to `field` on the form."""
 
-    def __init__(self, message: str, field: str = "") -> None:
+    def __init__(self, message: str, field: str = "slot") -> None:
         super().__init__(message)
         self.field = field
 
 
+class SlotTaken(BookingError):
+    """The time was free when the page was shown but is not now. The transaction has been
+    rolled back; `nearest` holds the closest free times to offer instead."""
+
+    def __init__(self, message: str, nearest: list[slots.Slot]) -> None:
+        super().__init__(message)
+        self.nearest = nearest
+
+
 @dataclass(frozen=True)
-class Clinician:
-    """The member of staff chosen to see the patient, as the booking rules need them."""
+class Choice:
+    """A time chosen on a form: with whom, where and when (UTC), as the slot value names it."""
 
-    id: int
-    name: str
-    role: str
-    active: bool
+    practitioner_id: int
+    site_code: str
+    starts_at: datetime
 
-
-@dataclass(frozen=True)
-class Booking:
-    """A new appointment, and whether it replaced one the request had already."""
-
-    appointment: Appointment
-    rescheduled: bool
+    @classmethod
+    def parse(cls, value: str | None) -> Choice:
+        """Read a slot value from a form; refuse anything that is not one."""
+        parsed = slots.parse_slot_value(value or "")
+        if parsed is None:
+            raise BookingError("Choose one of the times shown.")
+        return cls(*parsed)
 
 
 def active_appointments(request_id: int) -> list[Appointment]:
@@ -55,62 +65,107 @@ def active_appointments(request_id: int) -> list[Appointment]:
     ).scalars())
 
 
-def cancel_appointments(request_id: int) -> int:
-    """Cancel every appointment the request still has; return how many there were."""
+def cancel_appointments(request_id: int, now: datetime, reason: str = "") -> list[Appointment]:
+    """Cancel every appointment the request still has; return them."""
     appointments = active_appointments(request_id)
     for appointment in appointments:
-        appointment.cancelled = True
-    return len(appointments)
+        _cancel(appointment, now, reason)
+    return appointments
 
 
-def _check_free(clinician: Clinician, starts_at: datetime, ends_at: datetime, request_id: int) -> None:
-    """Refuse a time that overlaps another of the clinician's appointments (not this request's)."""
-    for other in db.session.execute(
-        select(Appointment).where(
-            Appointment.clinician_id == clinician.id,
-            Appointment.cancelled.is_(False),
-            Appointment.starts_at < ends_at,
-            Appointment.starts_at > starts_at - LONGEST_APPOINTMENT,
-            Appointment.request_id != request_id,
-        )
-    ).scalars():
-        if other.starts_at + timedelta(minutes=other.minutes) > starts_at:
-            raise BookingError(f"{clinician.name} already has an appointment at that time.", field="start_time")
+def _cancel(appointment: Appointment, now: datetime, reason: str) -> None:
+    appointment.cancelled = True
+    appointment.cancelled_at = now
+    appointment.cancel_reason = reason[:200]
+    appointment.updated_at = now
 
 
-def book_appointment(
-    request: AssessmentRequest,
-    *,
-    local_start: datetime,
-    minutes: int,
-    clinician: Clinician | None,
-    site_code: str,
-    booked_by_id: int,
-    now: datetime,
-) -> Booking:
-    """Book the assessment: the time is entered in Europe/London and stored in UTC.
+def _offered(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool, moving: int | None = None) -> slots.Slot:
+    """The free slot the choice names, or a clear refusal of why it cannot be booked."""
+    practitioner = db.session.get(Practitioner, choice.practitioner_id)
+    if practitioner is None or choice.site_code not in practitioner.site_codes:
+        raise BookingError("Choose one of the times shown.")
+    if not practitioner.active:
+        raise BookingError(f"{practitioner.name} is no longer taking appointments. Choose another time.")
+    if choice.starts_at <= now:
+        raise BookingError("That time has passed. Choose a time in the future.")
+    day = choice.starts_at.astimezone(LONDON).date()
+    for slot in diary.free_times(
+        now, default_minutes=default_minutes, for_staff=for_staff, site_code=choice.site_code,
+        practitioner_ids=[choice.practitioner_id], first_day=day, last_day=day, ignoring=moving,
+    ):
+        if slot.starts_at == choice.starts_at:
+            return slot
+    raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
 
-    Refuses an unknown clinician or one who is not an active clinician, a request whose
-    status cannot be booked, a time in the past, and a clash with the clinician's other
-    appointments. An earlier appointment of the request is cancelled (a reschedule).
+
+def _taken(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool) -> SlotTaken:
+    """The refusal for a time that is not free, with the nearest free times at the same site."""
+    nearby = diary.free_times(now, default_minutes=default_minutes, for_staff=for_staff, site_code=choice.site_code)
+    return SlotTaken("Sorry, that time has just been taken.", slots.nearest(nearby, choice.starts_at, NEAREST_SUGGESTIONS))
+
+
+def book(
+    request_id: int, choice: Choice, *, now: datetime, default_minutes: int, booked_by_id: int | None = None
+) -> Appointment:
+    """Book a free time for a request (the caller commits and moves the request's status on).
+
+    `booked_by_id` is the member of staff booking; None means the patient chose the time,
+    and then the patients' notice and horizon rules apply.
     """
-    if clinician is None:
-        raise BookingError("Choose a clinician who is working here.", field="clinician")
-    if not can_become(request.status, "booked"):
-        raise BookingError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot be booked.")
-    if clinician.role != "clinician" or not clinician.active:
-        raise BookingError("Choose a clinician who is working here.", field="clinician")
-    starts_at = local_start.replace(tzinfo=LONDON).astimezone(timezone.utc)
-    if starts_at <= now:
-        raise BookingError("The appointment must be in the future.", field="day")
-    _check_free(clinician, starts_at, starts_at + timedelta(minutes=minutes), request.id)
-    rescheduled = cancel_appointments(request.id)
+    for_staff = booked_by_id is not None
+    slot = _offered(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+    kind = diary.assessment_type(default_minutes)
     appointment = Appointment(
-        request_id=request.id, starts_at=starts_at, minutes=minutes, clinician_id=clinician.id,
-        site_code=site_code, booked_by_id=booked_by_id, created_at=now,
+        request_id=request_id, practitioner_id=slot.practitioner_id, site_code=slot.site_code, starts_at=slot.starts_at,
+        minutes=kind.minutes, buffer_minutes=kind.buffer_minutes,
+        blocked_until=slot.starts_at + timedelta(minutes=kind.minutes + kind.buffer_minutes),
+        booked_by_id=booked_by_id, created_at=now, updated_at=now,
     )
     db.session.add(appointment)
-    request.status = "booked"
-    request.updated_at = now
+    _flush_or_taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+    return appointment
+
+
+def move(
+    appointment: Appointment, choice: Choice, *, now: datetime, default_minutes: int, seen_sequence: int, for_staff: bool = True
+) -> Appointment:
+    """Move an appointment to another free time, keeping its row (and so its calendar UID)."""
+    if appointment.cancelled:
+        raise BookingError("This appointment has been cancelled, so it cannot be moved.")
+    if appointment.sequence != seen_sequence:
+        raise BookingError("This appointment was changed after the page was shown. Check it and choose again.")
+    if appointment.starts_at <= now:
+        raise BookingError("This appointment has already started, so it cannot be moved.")
+    # The appointment's own time does not count against its move (to a slot overlapping it).
+    slot = _offered(choice, now, default_minutes=default_minutes, for_staff=for_staff, moving=appointment.id)
+    appointment.practitioner_id = slot.practitioner_id
+    appointment.site_code = slot.site_code
+    appointment.starts_at = slot.starts_at
+    appointment.blocked_until = slot.starts_at + timedelta(minutes=appointment.minutes + appointment.buffer_minutes)
+    appointment.sequence += 1
+    appointment.updated_at = now
+    _flush_or_taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+    return appointment
+
+
+def cancel(appointment: Appointment, *, now: datetime, reason: str, seen_sequence: int | None = None) -> Appointment:
+    """Cancel one appointment; its time is free again at once."""
+    if appointment.cancelled:
+        raise BookingError("This appointment has already been cancelled.")
+    if seen_sequence is not None and appointment.sequence != seen_sequence:
+        raise BookingError("This appointment was changed after the page was shown. Check it and try again.")
+    _cancel(appointment, now, reason)
     db.session.flush()
-    return Booking(appointment, rescheduled=bool(rescheduled))
+    return appointment
+
+
+def _flush_or_taken(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool) -> None:
+    """Write now: if the database refuses an overlap (another booking won), roll back and say so."""
+    try:
+        db.session.flush()
+    except IntegrityError as refused:
+        db.session.rollback()
+        if "appointments_no_overlap" not in str(refused.orig):
+            raise
+        raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff) from None

@@ -82,13 +82,15 @@ class RequestDetails:
 
 @dataclass(frozen=True)
 class AppointmentDetails:
-    """What the booking confirmation says about an appointment."""
+    """What the emails say about an appointment: when, how long, with whom, and which version
+    of it (`sequence` rises with every move, so calendars update the one event)."""
 
     id: int
     starts_at: datetime
     minutes: int
     created_at: datetime
     clinician_name: str
+    sequence: int = 0
 
 
 class ArticleLink(Protocol):
@@ -140,18 +142,26 @@ def _message(kind: str, request: RequestDetails, recipient: str, subject: str, s
 
 
 def queue_new_request_emails(
-    request: RequestDetails, site: Site | None, settings: MailSettings, articles: Sequence[ArticleLink] = ()
+    request: RequestDetails,
+    site: Site | None,
+    settings: MailSettings,
+    articles: Sequence[ArticleLink] = (),
+    appointment: AppointmentDetails | None = None,
 ) -> list[int]:
     """Add the clinic's notification and the patient's acknowledgement to the outbox (caller
-    commits); return their ids.
+    commits); return their ids. When the patient chose a time themselves, the clinic's email
+    says when, and the patient's acknowledgement is their booking confirmation with its invite.
 
     The clinic email holds what reception needs to call back, not the clinical answers
     (ICO advice on health data in email). Headers carry only configured text, the
     reference and the single validated recipient address.
     """
     clinic_subject = f"{SUBJECT_PREFIXES[request.urgency]}New assessment request {request.reference}"
+    if appointment is not None:
+        clinic_subject = f"Booked online: {appointment.starts_at.astimezone(LONDON).strftime('%-d %b %H:%M')}, {request.reference}"
     if site is not None:
         clinic_subject += f" – {site.name}"
+    link_list = [{"title": article.title, "url": f"{settings.public_base_url}/articles/{article.slug}"} for article in articles]
     messages = [
         _message(
             "clinic_new_request",
@@ -162,6 +172,8 @@ def queue_new_request_emails(
             site=site,
             staff_url=f"{settings.public_base_url}/staff/requests/{request.reference}",
             summary=symptom_summary(request) if settings.include_symptom_summary else "",
+            appointment=appointment,
+            starts=appointment.starts_at.astimezone(LONDON) if appointment else None,
         ),
         _message(
             "patient_acknowledgement",
@@ -170,24 +182,33 @@ def queue_new_request_emails(
             f"We have your request – reference {request.reference}",
             settings,
             site=site,
-            articles=[{"title": article.title, "url": f"{settings.public_base_url}/articles/{article.slug}"} for article in articles],
-        ),
+            articles=link_list,
+        ) if appointment is None else _booking_message(request, appointment, site, settings, articles=link_list),
     ]
     return _add_to_outbox(messages)
 
 
-def calendar_invite(appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails) -> str:
-    """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts."""
+def calendar_invite(
+    appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails, *, cancelled: bool = False
+) -> str:
+    """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts.
+
+    The UID is the appointment's for its whole life and SEQUENCE its version, so a moved or
+    cancelled appointment updates the event already in the patient's calendar.
+    """
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.clinic_name}//Assessment booking//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     visit = Event()
     visit.add("uid", f"appointment-{appointment.id}-{request.reference}@{settings.message_id_domain}")
+    visit.add("sequence", appointment.sequence + (1 if cancelled else 0))
     visit.add("dtstamp", appointment.created_at)
     visit.add("dtstart", appointment.starts_at.astimezone(LONDON))
     visit.add("dtend", (appointment.starts_at + timedelta(minutes=appointment.minutes)).astimezone(LONDON))
     visit.add("summary", f"Physiotherapy assessment at {settings.clinic_name}")
+    if cancelled:
+        visit.add("status", "CANCELLED")
     if site is not None:
         visit.add("location", f"{site.name}, {site.address}")
     visit.add("description", f"Your reference: {request.reference}. To change or cancel, call {settings.clinic_phone}.")
@@ -196,28 +217,38 @@ def calendar_invite(appointment: AppointmentDetails, site: Site | None, settings
     return calendar.to_ical().decode("utf-8")
 
 
-def queue_booking_confirmation(request: RequestDetails, appointment: AppointmentDetails, site: Site | None, settings: MailSettings) -> int:
-    """Tell the patient when and where their assessment is, with a calendar invite (caller
-    commits); return the message's id."""
+def _booking_message(
+    request: RequestDetails, appointment: AppointmentDetails, site: Site | None, settings: MailSettings,
+    *, change: str = "booked", articles: Sequence[dict[str, str]] = (),
+) -> dict[str, Any]:
+    """The patient's email about their appointment (booked, moved or cancelled), with its calendar file."""
     starts = appointment.starts_at.astimezone(LONDON)
+    subjects = {
+        "booked": f"Your assessment is booked – {starts.strftime('%-d %B at %H:%M')}",
+        "moved": f"Your assessment has moved – now {starts.strftime('%-d %B at %H:%M')}",
+        "cancelled": f"Your assessment on {starts.strftime('%-d %B at %H:%M')} is cancelled",
+    }
+    kind = "patient_appointment_cancelled" if change == "cancelled" else "patient_booking_confirmation"
     message = _message(
-        "patient_booking_confirmation",
-        request,
-        request.email,
-        f"Your assessment is booked – {starts.strftime('%-d %B at %H:%M')}",
-        settings,
-        site=site,
-        appointment=appointment,
-        starts=starts,
-        clinician=appointment.clinician_name,
+        kind, request, request.email, subjects[change], settings,
+        site=site, appointment=appointment, starts=starts, clinician=appointment.clinician_name, change=change, articles=articles,
     )
     message.update(
-        message_id=f"<patient_booking_confirmation.{request.reference}.{appointment.id}@{settings.message_id_domain}>",
+        message_id=f"<{kind}.{request.reference}.{appointment.id}.{appointment.sequence}@{settings.message_id_domain}>",
         next_attempt_at=appointment.created_at,
         created_at=appointment.created_at,
         attachment_name="assessment.ics",
         attachment_type="text/calendar",
-        attachment_body=calendar_invite(appointment, site, settings, request),
+        attachment_body=calendar_invite(appointment, site, settings, request, cancelled=change == "cancelled"),
     )
-    [message_id] = _add_to_outbox([message])
+    return message
+
+
+def queue_appointment_email(
+    request: RequestDetails, appointment: AppointmentDetails, site: Site | None, settings: MailSettings, change: str = "booked"
+) -> int:
+    """Tell the patient their appointment is booked, moved or cancelled, with the calendar
+    update (caller commits); return the message's id. `appointment.created_at` is when this
+    change was made: the message is due then."""
+    [message_id] = _add_to_outbox([_booking_message(request, appointment, site, settings, change=change)])
     return message_id

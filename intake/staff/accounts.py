@@ -12,7 +12,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
-from intake.appointments.services import Clinician
 from intake.platform.extensions import db
 from intake.staff.errors import StaffError
 from intake.staff.models import ROLES, StaffLogin, StaffUser
@@ -117,16 +116,3 @@ def load_staff(user_id: str) -> SignedInStaff | None:
     if row is None or row.session_version != int(version):
         return None
     return SignedInStaff(**row._mapping)
-
-
-def clinicians() -> list[StaffUser]:
-    """Active clinicians who can be booked."""
-    return list(db.session.execute(
-        select(StaffUser).where(StaffUser.role == "clinician", StaffUser.active.is_(True)).order_by(StaffUser.name)
-    ).scalars())
-
-
-def clinician(user_id: int) -> Clinician | None:
-    """The account chosen on a booking form, as the booking rules see it (None if there is none)."""
-    user = db.session.get(StaffUser, user_id)
-    return Clinician(user.id, user.name, user.role, user.active) if user else None

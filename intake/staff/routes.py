@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import (
@@ -20,7 +20,9 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from intake.appointments.services import BookingError, active_appointments
+from intake.appointments import diary
+from intake.appointments.services import BookingError, SlotTaken, active_appointments
+from intake.appointments.slots import slot_value
 from intake.clinic.sites import site_by_code
 from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
@@ -213,10 +215,16 @@ def _status_choices(stored) -> list[tuple[str, str]]:
 
 
 def _booking_form(stored, formdata=None) -> BookingForm:
-    form = BookingForm(formdata=formdata, clinicians=accounts.clinicians(), sites=current_app.config["CLINIC_SITES"])
-    if formdata is None:
-        form.site.data = stored.site_code
-    return form
+    """The free times at the patient's chosen site, for the next two weeks, as choices."""
+    config = current_app.config
+    now = utcnow()
+    today = now.astimezone(LONDON).date()
+    free = diary.free_times(
+        now, default_minutes=config["APPOINTMENT_MINUTES"], for_staff=True, site_code=stored.site_code, last_day=today + timedelta(days=14)
+    )
+    names = {person.id: person.name for person in diary.practitioners(stored.site_code)}
+    times = [(slot_value(slot), f"{slot.local.strftime('%a %-d %b, %H:%M')} with {names.get(slot.practitioner_id, '')}") for slot in free]
+    return BookingForm(formdata=formdata, times=times)
 
 
 @bp.get("/requests/<reference>")
@@ -258,13 +266,12 @@ def book(reference: str):
     config = current_app.config
     try:
         email_id = services.book(
-            stored, clinician_id=int(form.clinician.data), local_start=form.local_start(),
-            minutes=config["APPOINTMENT_MINUTES"], site=site_by_code(config["CLINIC_SITES"], form.site.data),
+            stored, slot_value=form.slot.data, sites=config["CLINIC_SITES"], default_minutes=config["APPOINTMENT_MINUTES"],
             user=current_user, now=utcnow(), settings=MailSettings.from_config(config),
         )
-    except BookingError as error:
-        getattr(form, error.field or "day").errors = [str(error)]
-        return _request_page(stored, booking_form=form, status=400)
+    except (BookingError, services.StaffError) as error:
+        form.slot.errors = [str(error)]
+        return _request_page(stored, booking_form=form, status=409 if isinstance(error, SlotTaken) else 400)
     db.session.commit()
     background_sender(current_app).send_after_commit([email_id])
     return _redirect("staff.request_detail", reference=reference)

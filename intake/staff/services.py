@@ -14,9 +14,8 @@ from intake.appointments import services as appointments
 from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, TRANSITIONS, can_become, refusal
 from intake.clinic.sites import Site
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest
-from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_booking_confirmation
+from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_appointment_email
 from intake.platform.extensions import db
-from intake.staff.accounts import clinician
 from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import RequestNote, StaffLogin
@@ -42,7 +41,7 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin,
         raise StaffError(refusal(request.status, new_status))
     if new_status in APPOINTMENT_ENDING:
         # The appointment is not going ahead (or was missed): it no longer counts as booked.
-        appointments.cancel_appointments(request.id)
+        appointments.cancel_appointments(request.id, now, reason=f"Request marked {STATUS_WORDS[new_status].lower()}")
     audit(user, "change_status", request.id, now, **{"from": request.status, "to": new_status})
     request.status = new_status
     request.updated_at = now
@@ -51,28 +50,43 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin,
 def book(
     request: AssessmentRequest,
     *,
-    clinician_id: int,
-    local_start: datetime,
-    minutes: int,
-    site: Site,
+    slot_value: str,
+    sites: list[Site],
+    default_minutes: int,
     user: StaffLogin,
     now: datetime,
     settings: MailSettings,
 ) -> int:
-    """Book the assessment, audit it and queue the patient's confirmation with a calendar
-    invite (the caller commits); return the email's id. Raises appointments.BookingError."""
+    """Book the assessment at a free time chosen from the diary, audit it and queue the patient's
+    confirmation with a calendar invite (the caller commits); return the email's id.
+
+    Raises appointments.BookingError (SlotTaken when another booking got there first). A
+    request that already has an appointment is moved (`move`), not booked again.
+    """
+    if not can_become(request.status, "booked") or appointments.active_appointments(request.id):
+        raise StaffError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot be booked.")
     earlier_status = request.status
-    chosen = clinician(clinician_id)
-    booking = appointments.book_appointment(
-        request, local_start=local_start, minutes=minutes, clinician=chosen, site_code=site.code, booked_by_id=user.id, now=now,
+    appointment = appointments.book(
+        request.id, appointments.Choice.parse(slot_value), now=now, default_minutes=default_minutes, booked_by_id=user.id,
     )
-    appointment = booking.appointment
+    request.status = "booked"
+    request.updated_at = now
     audit(
-        user, "book", request.id, now, starts_at=appointment.starts_at.isoformat(), clinician=chosen.name, site=site.code,
-        rescheduled=booking.rescheduled, **{"from": earlier_status},
+        user, "book", request.id, now, starts_at=appointment.starts_at.isoformat(), clinician=appointment.practitioner.name,
+        site=appointment.site_code, **{"from": earlier_status},
     )
-    details = AppointmentDetails(appointment.id, appointment.starts_at, appointment.minutes, appointment.created_at, chosen.name)
-    return queue_booking_confirmation(RequestDetails.of(request), details, site, settings)
+    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings)
+
+
+def appointment_details(appointment, now: datetime) -> AppointmentDetails:
+    """What an email says about the appointment, as changed at `now`."""
+    return AppointmentDetails(
+        appointment.id, appointment.starts_at, appointment.minutes, now, appointment.practitioner.name, appointment.sequence
+    )
+
+
+def _site(sites: list[Site], code: str) -> Site | None:
+    return next((site for site in sites if site.code == code), None)
 
 
 def add_note(request: AssessmentRequest, body: str, user: StaffLogin, now: datetime) -> RequestNote:
