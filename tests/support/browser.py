@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import new_staff
+from tests.factories import new_practitioner, new_staff
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +46,8 @@ def require_browser() -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """The app served on 127.0.0.1 (a random free port) with a fresh SQLite database and one receptionist."""
+    """The app served on 127.0.0.1 (a random free port) with a fresh SQLite database, one receptionist
+    and two practitioners working weekdays, 09:00 to 17:00, at two sites each."""
     require_browser()
     from werkzeug.serving import make_server
 
@@ -63,6 +64,8 @@ def live_server(tmp_path_factory):
     with app.app_context():
         create_schema()
     new_staff(app, "reception", email=STAFF_EMAIL, name="Rita Reception")
+    for name, sites in (("Clara Clinician", ("riverside", "canal-side")), ("Priya Physio", ("riverside", "west-green"))):
+        new_practitioner(app, name, sites=sites)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
