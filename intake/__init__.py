@@ -69,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.articles.routes import bp as articles_bp
     from intake.journey.routes import bp as journey_bp
     from intake.pages.routes import bp as pages_bp
+    from intake.staff import booking_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])

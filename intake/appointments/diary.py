@@ -181,3 +181,20 @@ def appointments_between(starts: datetime, ends: datetime, *, site_code: str | N
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """A London day as a span of UTC time (23 or 25 hours long on the days the clocks change)."""
     return _start_of(day), _start_of(day + timedelta(days=1))
+
+
+def weekly_hours(*, site_code: str | None = None, practitioner_id: int | None = None) -> list[tuple[int, str, int, time, time]]:
+    """Weekly working hours as plain (practitioner, site, weekday, starts, ends) rows, in that order."""
+    query = select(WorkingHours.practitioner_id, WorkingHours.site_code, WorkingHours.weekday, WorkingHours.starts, WorkingHours.ends).order_by(
+        WorkingHours.practitioner_id, WorkingHours.weekday, WorkingHours.starts
+    )
+    if site_code is not None:
+        query = query.where(WorkingHours.site_code == site_code)
+    if practitioner_id is not None:
+        query = query.where(WorkingHours.practitioner_id == practitioner_id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def practitioner_for_staff(staff_user_id: int) -> Practitioner | None:
+    """The practitioner a staff sign-in is linked to, if any (a clinician's own diary)."""
+    return db.session.execute(select(Practitioner).where(Practitioner.staff_user_id == staff_user_id)).scalar_one_or_none()

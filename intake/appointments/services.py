@@ -90,13 +90,30 @@ def _offered(choice: Choice, now: datetime, *, default_minutes: int, for_staff: 
     if choice.starts_at <= now:
         raise BookingError("That time has passed. Choose a time in the future.")
     day = choice.starts_at.astimezone(LONDON).date()
+    kind = diary.assessment_type(default_minutes)
+    horizon = diary.engine_rules(diary.booking_rules(), kind, for_staff=for_staff).horizon_days
+    if day > now.astimezone(LONDON).date() + timedelta(days=horizon):
+        raise BookingError(f"That time is too far ahead. Choose a time in the next {horizon} days.")
     for slot in diary.free_times(
         now, default_minutes=default_minutes, for_staff=for_staff, site_code=choice.site_code,
         practitioner_ids=[choice.practitioner_id], first_day=day, last_day=day, ignoring=moving,
     ):
         if slot.starts_at == choice.starts_at:
             return slot
-    raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+    if _clashes(choice, kind.minutes + kind.buffer_minutes, moving):
+        raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+    raise BookingError(f"{practitioner.name} has no free time then. Choose one of the times shown.")
+
+
+def _clashes(choice: Choice, blocks_minutes: int, moving: int | None) -> bool:
+    """Whether another appointment of the practitioner now takes (part of) the chosen time."""
+    query = select(Appointment.id).where(
+        Appointment.practitioner_id == choice.practitioner_id, Appointment.cancelled.is_(False),
+        Appointment.starts_at < choice.starts_at + timedelta(minutes=blocks_minutes), Appointment.blocked_until > choice.starts_at,
+    )
+    if moving is not None:
+        query = query.where(Appointment.id != moving)
+    return db.session.execute(query.limit(1)).first() is not None
 
 
 def _taken(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool) -> SlotTaken:

@@ -10,7 +10,8 @@ from __future__ import annotations
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"contacted", "booked", "cancelled", "declined"}),
     "contacted": frozenset({"booked", "cancelled", "declined"}),
-    "booked": frozenset({"booked", "attended", "no_show", "cancelled"}),  # booked again = rescheduled
+    # booked again = rescheduled; contacted = the appointment was cancelled and a new time is needed
+    "booked": frozenset({"booked", "contacted", "attended", "no_show", "cancelled"}),
     "no_show": frozenset({"booked", "contacted", "cancelled"}),
     "attended": frozenset(),
     "cancelled": frozenset(),
@@ -20,6 +21,11 @@ STATUS_WORDS = {
     "new": "New", "contacted": "Contacted", "booked": "Booked", "attended": "Attended",
     "no_show": "Did not attend", "cancelled": "Cancelled", "declined": "Declined",
 }
+# Moves that only cancelling the appointment makes (so the patient is told), never a bare status change.
+THROUGH_CANCELLING = frozenset({("booked", "contacted")})
+# What a booked request becomes when reception cancels its appointment: it needs a new time, or the
+# patient no longer wants an assessment.
+AFTER_CANCELLING = ("contacted", "cancelled")
 # The statuses that end the appointment's place in the diary: it is not going ahead, or was missed.
 APPOINTMENT_ENDING = frozenset({"no_show", "cancelled"})
 

@@ -1,13 +1,18 @@
-"""Back-office forms: sign in, status changes, booking and notes."""
+"""Back-office forms: sign in, status changes, booking, moving and cancelling, notes, and the
+diary's and free times' query strings."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import StopValidation
+from wtforms import Form, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
 
+from intake.appointments.diary_view import parse_day
+from intake.appointments.statuses import AFTER_CANCELLING
 from intake.journey.models import REQUEST_STATUSES
-from intake.platform.forms import PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
+from intake.platform.forms import ChoiceField, PlainText, RequiredChoice, RequiredText, max_length, select_choices, strip_text
+
+STALE_PAGE = "This appointment was changed after the page was shown. Check it and try again."
 
 class LoginForm(FlaskForm):
     """Email and password."""
@@ -48,3 +53,63 @@ class BookingForm(FlaskForm):
     def __init__(self, *args, times=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.slot.choices = select_choices(times)
+
+
+class SeenSequence(StringField):
+    """The appointment's version the page showed (a hidden field): a whole number, else the page is stale."""
+
+    def post_validate(self, form, validation_stopped) -> None:
+        if not validation_stopped and self.number() is None:
+            self.errors.append(STALE_PAGE)
+
+    def number(self) -> int | None:
+        text = (self.data or "").strip()
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+class MoveForm(BookingForm):
+    """Another free time for a booked appointment, and the version of it the page showed."""
+
+    sequence = SeenSequence()
+
+
+class CancelForm(FlaskForm):
+    """Cancel an appointment: why, what the request becomes, and the version the page showed."""
+
+    reason = StringField(
+        "Why is the appointment cancelled?",
+        filters=[strip_text],
+        validators=[RequiredText("Enter why the appointment is cancelled"), max_length("The reason", 200), PlainText("The reason")],
+    )
+    then = ChoiceField(
+        "What happens next?",
+        message="Choose what happens next",
+        choices=tuple(zip(AFTER_CANCELLING, ("The patient needs a new time", "The patient no longer wants an assessment"))),
+    )
+    sequence = SeenSequence()
+
+
+def _known_day(form, field) -> None:
+    if field.data and parse_day(field.data) is None:
+        raise ValidationError("Enter a real date between 2000 and 2099, like 2026-12-03")
+
+
+class DiaryQuery(Form):
+    """A diary page's query string: which site and which day (both optional; checked, never trusted)."""
+
+    site = SelectField("Site", choices=(), validate_choice=False)
+    day = StringField("Day", filters=[strip_text], validators=[_known_day])
+
+    def __init__(self, args, sites, **kwargs) -> None:
+        super().__init__(args, **kwargs)
+        self.site.choices = select_choices((site.code, site.name) for site in sites)
+
+    def validate_site(self, field) -> None:
+        if field.data is not None and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose one of the clinic's sites")
+
+
+class WeekQuery(DiaryQuery):
+    """The week view's query string: a site, and any day of the week to show."""
+
+    day = StringField("Week of", name="week", filters=[strip_text], validators=[_known_day])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 
 from flask import (
@@ -20,20 +20,18 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
-from intake.appointments import diary
-from intake.appointments.services import BookingError, SlotTaken, active_appointments
-from intake.appointments.slots import slot_value
+from intake.appointments.services import active_appointments
 from intake.clinic.sites import site_by_code
 from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
-from intake.mail.notifications import MailSettings
 from intake.mail.outbox import background_sender
 from intake.mail.services import NotRetryable, failing_messages, retry_message
 from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import accounts, services
 from intake.staff.audit import audit, audit_page, history
-from intake.staff.forms import BookingForm, LoginForm, NoteForm, StatusForm
+from intake.staff.forms import BookingForm, CancelForm, LoginForm, MoveForm, NoteForm, StatusForm
+from intake.staff.free_times import free_times_for
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
@@ -187,21 +185,35 @@ def _request_or_404(reference: str):
     return services.find_request(reference) or abort(404)
 
 
-def _request_page(stored, status_form=None, booking_form=None, note_form=None, status: int = 200):
-    """The request's page, with its forms (showing errors when one failed)."""
+def _request_page(stored, status: int = 200, *, nearest=(), **forms):
+    """The request's page, with its forms (showing errors when one failed): status, booking or
+    moving and cancelling, notes. Free times are looked up only for those who may book."""
     config = current_app.config
+    appointments = active_appointments(stored.id)
+    booked = appointments[0] if appointments else None
+    times = None
+    if current_user.role in ("reception", "admin") and (booked or "booked" in services.TRANSITIONS[stored.status]):
+        times = free_times_for(stored.site_code, utcnow(), moving=booked.id if booked else None, nearest=list(nearest))
+        status = 400 if times.query.errors and status == 200 else status
+    choices = times.choices if times else []
     return render_template(
         "staff/request.html",
         stored=stored,
         site=site_by_code(config["CLINIC_SITES"], stored.site_code),
-        status_form=status_form or StatusForm(),
+        status_form=forms.get("status_form") or StatusForm(),
         next_statuses=_status_choices(stored),
-        booking_form=booking_form or _booking_form(stored),
-        note_form=note_form or NoteForm(),
+        booking_form=forms.get("booking_form") or BookingForm(times=choices),
+        move_form=forms.get("move_form") or MoveForm(times=choices),
+        cancel_form=forms.get("cancel_form") or CancelForm(),
+        note_form=forms.get("note_form") or NoteForm(),
         notes=services.notes(stored),
         history=history(stored.id),
-        appointments=active_appointments(stored.id),
-        can_book="booked" in services.TRANSITIONS[stored.status],
+        appointments=appointments,
+        booked=booked,
+        times=times,
+        sites=config["CLINIC_SITES"],
+        site_names={site.code: site.name for site in config["CLINIC_SITES"]},
+        can_book=booked is None and "booked" in services.TRANSITIONS[stored.status],
         statuses=services.STATUS_WORDS,
         emergency_questions=EMERGENCY_QUESTIONS,
         urgent_questions=URGENT_QUESTIONS,
@@ -212,19 +224,6 @@ def _request_page(stored, status_form=None, booking_form=None, note_form=None, s
 
 def _status_choices(stored) -> list[tuple[str, str]]:
     return [(status, services.STATUS_WORDS[status]) for status in services.allowed_next(stored.status)]
-
-
-def _booking_form(stored, formdata=None) -> BookingForm:
-    """The free times at the patient's chosen site, for the next two weeks, as choices."""
-    config = current_app.config
-    now = utcnow()
-    today = now.astimezone(LONDON).date()
-    free = diary.free_times(
-        now, default_minutes=config["APPOINTMENT_MINUTES"], for_staff=True, site_code=stored.site_code, last_day=today + timedelta(days=14)
-    )
-    names = {person.id: person.name for person in diary.practitioners(stored.site_code)}
-    times = [(slot_value(slot), f"{slot.local.strftime('%a %-d %b, %H:%M')} with {names.get(slot.practitioner_id, '')}") for slot in free]
-    return BookingForm(formdata=formdata, times=times)
 
 
 @bp.get("/requests/<reference>")
@@ -244,36 +243,13 @@ def change_status(reference: str):
     stored = _request_or_404(reference)
     form = StatusForm()
     if not form.validate():
-        return _request_page(stored, status_form=form, status=400)
+        return _request_page(stored, 400, status_form=form)
     try:
         services.change_status(stored, form.status.data, current_user, utcnow())
     except services.StaffError as error:
         form.status.errors = [str(error)]
-        return _request_page(stored, status_form=form, status=400)
+        return _request_page(stored, 400, status_form=form)
     db.session.commit()
-    return _redirect("staff.request_detail", reference=reference)
-
-
-@bp.post("/requests/<reference>/book")
-@roles("reception", "admin")
-@limiter.limit(lambda: current_app.config["EMAIL_ACTION_LIMIT"])
-def book(reference: str):
-    """Book the assessment and send the patient a confirmation with a calendar invite."""
-    stored = _request_or_404(reference)
-    form = _booking_form(stored, formdata=request.form)
-    if not form.validate():
-        return _request_page(stored, booking_form=form, status=400)
-    config = current_app.config
-    try:
-        email_id = services.book(
-            stored, slot_value=form.slot.data, sites=config["CLINIC_SITES"], default_minutes=config["APPOINTMENT_MINUTES"],
-            user=current_user, now=utcnow(), settings=MailSettings.from_config(config),
-        )
-    except (BookingError, services.StaffError) as error:
-        form.slot.errors = [str(error)]
-        return _request_page(stored, booking_form=form, status=409 if isinstance(error, SlotTaken) else 400)
-    db.session.commit()
-    background_sender(current_app).send_after_commit([email_id])
     return _redirect("staff.request_detail", reference=reference)
 
 
@@ -284,7 +260,7 @@ def add_note(reference: str):
     stored = _request_or_404(reference)
     form = NoteForm()
     if not form.validate():
-        return _request_page(stored, note_form=form, status=400)
+        return _request_page(stored, 400, note_form=form)
     services.add_note(stored, form.body.data, current_user, utcnow())
     db.session.commit()
     return _redirect("staff.request_detail", reference=reference)

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from intake.appointments import services as appointments
-from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, TRANSITIONS, can_become, refusal
+from intake.appointments.models import Appointment
+from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, THROUGH_CANCELLING, TRANSITIONS, can_become, refusal
 from intake.clinic.sites import Site
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_appointment_email
@@ -20,7 +21,8 @@ from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import RequestNote, StaffLogin
 
-__all__ = ["STATUS_WORDS", "TRANSITIONS", "StaffError", "add_note", "allowed_next", "audit", "book", "change_status", "find_request", "notes"]
+__all__ = ["STATUS_WORDS", "TRANSITIONS", "StaffError", "add_note", "allowed_next", "audit", "book", "cancel", "change_status", "find_appointment", "find_request",
+           "move", "notes"]
 
 
 def find_request(reference: str) -> AssessmentRequest | None:
@@ -30,13 +32,18 @@ def find_request(reference: str) -> AssessmentRequest | None:
 
 def allowed_next(status: str) -> list[str]:
     """The statuses a request may move to next, in a sensible order (booking excluded)."""
-    return [candidate for candidate in REQUEST_STATUSES if can_become(status, candidate) and candidate != "booked"]
+    return [
+        candidate for candidate in REQUEST_STATUSES
+        if can_become(status, candidate) and candidate != "booked" and (status, candidate) not in THROUGH_CANCELLING
+    ]
 
 
 def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin, now: datetime) -> None:
     """Move a request on, if the rules allow it (booking goes through `book`)."""
     if new_status == "booked":
-        raise StaffError("To book, choose a date, time and clinician.")
+        raise StaffError("To book, choose one of the free times.")
+    if (request.status, new_status) in THROUGH_CANCELLING:
+        raise StaffError("To give the patient a new time, cancel the appointment (the patient is emailed).")
     if not can_become(request.status, new_status):
         raise StaffError(refusal(request.status, new_status))
     if new_status in APPOINTMENT_ENDING:
@@ -76,6 +83,51 @@ def book(
         site=appointment.site_code, **{"from": earlier_status},
     )
     return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings)
+
+
+def find_appointment(request: AssessmentRequest, appointment_id: int) -> Appointment | None:
+    """One of the request's appointments (None for another request's, or none at all)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    return appointment if appointment is not None and appointment.request_id == request.id else None
+
+
+def move(
+    request: AssessmentRequest, appointment: Appointment, *, slot_value: str, seen_sequence: int, sites: list[Site],
+    default_minutes: int, user: StaffLogin, now: datetime, settings: MailSettings,
+) -> int:
+    """Move an appointment to another free time (same row, same calendar UID, SEQUENCE one higher),
+    audit where from and to, and queue the patient's email (the caller commits); return its id."""
+    earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
+    appointments.move(
+        appointment, appointments.Choice.parse(slot_value), now=now, default_minutes=default_minutes, seen_sequence=seen_sequence,
+    )
+    db.session.refresh(appointment, ["practitioner"])
+    later = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
+    audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
+    request.updated_at = now
+    return queue_appointment_email(
+        RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings, change="moved",
+    )
+
+
+def cancel(
+    request: AssessmentRequest, appointment: Appointment, *, reason: str, then: str, seen_sequence: int, sites: list[Site],
+    user: StaffLogin, now: datetime, settings: MailSettings,
+) -> int:
+    """Cancel an appointment with a reason; the request goes back to "contacted" (a new time is
+    needed) or to "cancelled"; audit it and queue the patient's email (the caller commits)."""
+    if not can_become(request.status, then):
+        raise StaffError(refusal(request.status, then), field="then")
+    appointments.cancel(appointment, now=now, reason=reason, seen_sequence=seen_sequence)
+    audit(
+        user, "cancel_appointment", request.id, now, appointment_id=appointment.id, starts_at=appointment.starts_at.isoformat(),
+        clinician=appointment.practitioner.name, reason=appointment.cancel_reason, **{"from": request.status, "to": then},
+    )
+    request.status = then
+    request.updated_at = now
+    return queue_appointment_email(
+        RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings, change="cancelled",
+    )
 
 
 def appointment_details(appointment, now: datetime) -> AppointmentDetails:

@@ -1,0 +1,135 @@
+"""The reception diary's data: appointments with their patients, who works when, and free times,
+gathered in a handful of queries and laid out by the pure `appointments.diary_view`.
+
+Plain functions taking plain arguments (no Flask request, session or app). The join of an
+appointment to its request lives here, in the back office, because the appointments package
+knows nothing of requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from intake.appointments import diary
+from intake.appointments.diary_view import Column, Entry, Row, WeekDay, changes_clocks, day_rows, day_span, sessions_on, week_days
+from intake.appointments.models import Appointment, Practitioner
+from intake.journey.models import AssessmentRequest
+from intake.platform.extensions import db
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What the diary and the day list show of an appointment and its patient."""
+
+    appointment_id: int
+    reference: str
+    first_name: str
+    last_name: str
+    phone: str
+    urgency: str
+    site_code: str
+    practitioner_name: str
+    minutes: int
+
+
+def booked_between(starts: datetime, ends: datetime, *, site_code: str | None = None, practitioner_id: int | None = None) -> list[Entry]:
+    """Appointments (not cancelled) starting in a span, with their patients: one query, earliest first."""
+    query = (
+        select(
+            Appointment.id, Appointment.practitioner_id, Appointment.site_code, Appointment.starts_at, Appointment.minutes,
+            Appointment.blocked_until, AssessmentRequest.reference, AssessmentRequest.first_name, AssessmentRequest.last_name,
+            AssessmentRequest.phone_display, AssessmentRequest.phone, AssessmentRequest.urgency, Practitioner.name,
+        )
+        .join(AssessmentRequest, AssessmentRequest.id == Appointment.request_id)
+        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .where(Appointment.cancelled.is_(False), Appointment.starts_at >= starts, Appointment.starts_at < ends)
+        .order_by(Appointment.starts_at, Appointment.practitioner_id)
+    )
+    if site_code is not None:
+        query = query.where(Appointment.site_code == site_code)
+    if practitioner_id is not None:
+        query = query.where(Appointment.practitioner_id == practitioner_id)
+    return [
+        Entry(row.practitioner_id, row.starts_at, row.starts_at + timedelta(minutes=row.minutes), row.blocked_until, Booked(
+            row.id, row.reference, row.first_name, row.last_name, row.phone_display or row.phone, row.urgency, row.site_code,
+            row.name, row.minutes,
+        ))
+        for row in db.session.execute(query)
+    ]
+
+
+def columns(site_code: str, entries: list[Entry]) -> list[Column]:
+    """The site's active practitioners, and anyone with an appointment shown (deactivated or moved away since)."""
+    booked = {entry.practitioner_id: entry.details.practitioner_name for entry in entries}
+    found = [
+        Column(person.id, person.name, person.active)
+        for person in diary.practitioners(site_code, include_inactive=True) if person.active or person.id in booked
+    ]
+    shown = {column.practitioner_id for column in found}
+    return found + [Column(pid, name, False) for pid, name in booked.items() if pid not in shown]
+
+
+@dataclass
+class DayView:
+    """A site's day: practitioners as columns, rows of time, each practitioner's hours."""
+
+    day: date
+    columns: list[Column]
+    rows: list[Row]
+    hours: dict[int, list[str]]
+    closed: bool
+    entries: list[Entry]
+    clocks_change: bool
+
+
+def day_view(site_code: str, day: date, now: datetime, *, default_minutes: int) -> DayView:
+    """One site's day in the diary."""
+    starts, ends = day_span(day)
+    entries = booked_between(starts, ends, site_code=site_code)
+    shown = columns(site_code, entries)
+    active = {column.practitioner_id for column in shown if column.active}
+    free = diary.free_times(now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=day, last_day=day)
+    rules = diary.booking_rules()
+    closed = day in diary.closed_days(rules.bank_holidays, day, day)
+    weekly = [] if closed else [
+        (pid, begins, finishes) for pid, _, weekday, begins, finishes in diary.weekly_hours(site_code=site_code)
+        if weekday == day.weekday() and pid in active
+    ]
+    hours: dict[int, list[str]] = {}
+    for pid, begins, finishes in weekly:
+        hours.setdefault(pid, []).append(f"{begins:%H:%M}–{finishes:%H:%M}")
+    rows = day_rows(day, shown, sessions_on(day, weekly), entries, free, rules.step_minutes)
+    return DayView(day, shown, rows, hours, closed, entries, changes_clocks(day))
+
+
+@dataclass
+class WeekView:
+    """A site's week: a row per day, a column per practitioner."""
+
+    monday: date
+    columns: list[Column]
+    days: list[WeekDay]
+
+
+def week_view(site_code: str, monday: date, now: datetime, *, default_minutes: int) -> WeekView:
+    """One site's week in the diary."""
+    sunday = monday + timedelta(days=6)
+    entries = booked_between(day_span(monday)[0], day_span(sunday)[1], site_code=site_code)
+    shown = columns(site_code, entries)
+    active = {column.practitioner_id for column in shown if column.active}
+    free = diary.free_times(now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=monday, last_day=sunday)
+    hours = [(pid, weekday, begins, finishes) for pid, _, weekday, begins, finishes in diary.weekly_hours(site_code=site_code) if pid in active]
+    return WeekView(monday, shown, week_days(monday, shown, hours, entries, free))
+
+
+def practitioner_day(practitioner_id: int, day: date) -> list[Entry]:
+    """A practitioner's appointments on a day, at every site, earliest first."""
+    return booked_between(*day_span(day), practitioner_id=practitioner_id)
+
+
+def practitioner(practitioner_id: int) -> Practitioner | None:
+    """A practitioner by id (deactivated ones too: their day list still prints)."""
+    return db.session.get(Practitioner, practitioner_id)
