@@ -15,9 +15,11 @@ from sqlalchemy import func, select, update
 
 from intake.appointments import diary
 from intake.appointments.models import Practitioner, PractitionerSite, WorkingHours
+from intake.appointments.services import active_appointments
 from intake.appointments.slots import slot_value
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
+from intake.mail.notifications import MailSettings
 from intake.platform.extensions import db
 from intake.platform.timeutil import today_in_london, utcnow
 from intake.staff import accounts as staff_accounts, services as staff_services
@@ -255,6 +257,21 @@ def free_slot(app, site: str = "riverside", *, practitioner: int | None = None, 
 def booking_form(slot: str) -> dict[str, str]:
     """The booking form's fields: one free time."""
     return {"slot": slot}
+
+
+def book_appointment(app, reference: str, staff_email: str, slot: str | None = None) -> int:
+    """Book a free time (the first at the request's site unless given) through reception's service,
+    as if booked on the request page; return the appointment's id."""
+    with app.test_request_context():
+        stored = staff_services.find_request(reference)
+        staff_services.book(
+            stored, slot_value=slot or free_slot(app, stored.site_code), sites=app.config["CLINIC_SITES"],
+            default_minutes=app.config["APPOINTMENT_MINUTES"], user=staff_accounts.find_staff(staff_email), now=utcnow(),
+            settings=MailSettings.from_config(app.config),
+        )
+        db.session.commit()
+        [appointment] = active_appointments(stored.id)
+        return appointment.id
 
 
 def outbox(app) -> list[OutboxMessage]:

@@ -17,8 +17,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.factories import CSRF_PATTERN, Patient, give_up_on_an_email, sign_in, staff_id, valid_answers
-from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, cli, copy_session, is_signed_in, location_path, snapshot, url_values, valid_post_data
+from tests.factories import CSRF_PATTERN, Patient, free_slot, give_up_on_an_email, new_practitioner, sign_in, valid_answers
+from tests.support.back_office import (
+    ALL_ROLES, ROLE_CASES, build_url, cli, copy_session, is_signed_in, location_path, role_case_path, snapshot, url_values, valid_post_data,
+)
 from intake.staff.models import ROLES
 
 # Patient A's answers: values no page, article or other patient would contain by chance.
@@ -58,7 +60,7 @@ class Scene:
     b_reference: str
     a_draft: str
     message_id: int
-    clinician: int
+    slot: str  # a free time to book
     make_staff: Callable[..., str]
 
     def url(self, rule) -> str:
@@ -67,12 +69,17 @@ class Scene:
         return build_url(self.app, rule, values)
 
     def post_data(self, endpoint: str) -> dict:
-        return valid_post_data(endpoint, NOBODY, self.clinician)
+        return valid_post_data(endpoint, NOBODY, self.slot)
 
 
 def session_of(client: FlaskClient) -> dict:
     with client.session_transaction() as session:
         return dict(session)
+
+
+def _a_free_slot(app) -> str:
+    new_practitioner(app)
+    return free_slot(app)
 
 
 @pytest.fixture
@@ -87,7 +94,7 @@ def scene(app, make_staff) -> Scene:
     return Scene(
         app=app, a=a, b=b, a_reference=a_reference, b_reference=b_reference,
         a_draft=session_of(a.client)["draft_id"], message_id=give_up_on_an_email(app),
-        clinician=staff_id(app, make_staff("clinician")), make_staff=make_staff,
+        slot=_a_free_slot(app), make_staff=make_staff,
     )
 
 
@@ -190,7 +197,7 @@ def allowed_roles(app: Flask) -> dict[str, frozenset[str]]:
     adapter = app.url_map.bind("localhost")
     table = {"staff.logout": ALL_ROLES}
     for _, method, path, roles in ROLE_CASES:
-        table[adapter.match(path.format(ref="REFERENCE", msg=1), method=method)[0]] = roles
+        table[adapter.match(role_case_path(path, "REFERENCE", 1), method=method)[0]] = roles
     return table
 
 

@@ -6,15 +6,16 @@ staff did not type is set by the server. These tests post the fields an attacker
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
-from tests.factories import Patient, booking_form, staff_id, valid_answers
+from tests.factories import Patient, booking_form, free_slot, new_practitioner, valid_answers
 
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.staff import accounts as staff_accounts
 from intake.appointments.models import Appointment
+from intake.appointments.slots import Slot, slot_value
 from intake.staff.models import AuditEvent, RequestNote, StaffUser
 
 # What an attacker would add to a patient's post, named after the columns they would like to set.
@@ -126,15 +127,24 @@ def test_a_note_is_always_by_the_signed_in_author_at_the_real_time(app, patient,
 
 
 def test_booking_takes_its_length_booker_and_state_from_the_server(app, patient, make_staff, staff_client):
+    """Only the slot value is read: the practitioner, site and time it names; the length, buffer,
+    booker, version and state come from the server, whatever else is posted."""
     reference = patient.complete()
-    clinician_email = make_staff("clinician")
+    chosen = new_practitioner(app, "Clara Clinician")
+    other = new_practitioner(app, "Dev Physio", sites=("west-green",))
+    slot = free_slot(app, practitioner=chosen)
     reception = staff_client("reception")
-    data = {**booking_form(clinician=staff_id(app, clinician_email)), **STAFF_EXTRAS}
-    response = reception.post(f"/staff/requests/{reference}/book", data)
+    extras = {**STAFF_EXTRAS, "practitioner_id": str(other), "site_code": "west-green", "starts_at": "2000-01-01T00:00:00",
+              "blocked_until": "2999-01-01T00:00:00", "buffer_minutes": "0", "sequence": "7"}
+    response = reception.post(f"/staff/requests/{reference}/book", {**booking_form(slot), **extras})
     assert response.status_code == 303, response.get_data(as_text=True)
     with app.app_context():
         appointment = db.session.scalars(db.select(Appointment)).one()
+        assert (appointment.practitioner_id, appointment.site_code) == (chosen, "riverside")
+        assert slot_value(Slot(chosen, "riverside", appointment.starts_at, appointment.starts_at)) == slot
         assert appointment.minutes == app.config["APPOINTMENT_MINUTES"]
+        assert appointment.buffer_minutes == 15 and appointment.sequence == 0
+        assert appointment.blocked_until == appointment.starts_at + timedelta(minutes=appointment.minutes + 15)
         assert appointment.cancelled is False
         assert db.session.get(StaffUser, appointment.booked_by_id).role == "reception"
         assert appointment.request_id == stored_request(app, reference).id

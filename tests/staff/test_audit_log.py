@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, update
 
 from intake.platform.extensions import db
-from intake.platform.timeutil import today_in_london, utcnow
+from intake.platform.timeutil import utcnow
 from intake.staff import services as staff_services
 from intake.staff.models import AuditEvent, AuditLogIsAppendOnly
-from tests.factories import booking_form, give_up_on_an_email, new_request, sign_in, staff_id
+from tests.factories import booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, sign_in, staff_id
 from tests.support.back_office import audit_events, request_id
 
 
@@ -23,15 +22,14 @@ def test_each_action_on_a_record_writes_one_audit_entry_with_who_what_and_when(a
     """View, status change, note, booking, export and email retry: one entry each."""
     reference = patient.complete()
     message_id = give_up_on_an_email(app, reference)
-    clinician = staff_id(app, make_staff("clinician", name="Clara Clinician"))
+    new_practitioner(app, "Clara Clinician")
     email = make_staff("reception")
     staff = sign_in(app, email)
     started = utcnow()
     assert staff.client.get(f"/staff/requests/{reference}").status_code == 200
     assert staff.post(f"/staff/requests/{reference}/status", {"status": "contacted"}).status_code == 303
     assert staff.post(f"/staff/requests/{reference}/notes", {"body": "Rang back."}).status_code == 303
-    day = today_in_london() + timedelta(days=7)
-    assert staff.post(f"/staff/requests/{reference}/book", booking_form(day, "11:00", clinician)).status_code == 303
+    assert staff.post(f"/staff/requests/{reference}/book", booking_form(free_slot(app))).status_code == 303
     assert staff.client.get("/staff/export.csv?status=booked").status_code == 200
     assert staff.post(f"/staff/outbox/{message_id}/retry").status_code == 303
     finished = utcnow()

@@ -10,7 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from intake.platform.extensions import db
 from intake.staff.models import StaffUser
-from tests.factories import CSRF_PATTERN, Patient, give_up_on_an_email, staff_id
+from tests.factories import CSRF_PATTERN, Patient, free_slot, give_up_on_an_email, new_practitioner
 from tests.support.back_office import build_url, is_signed_in, post_rules, snapshot, url_values, valid_post_data
 
 
@@ -48,13 +48,14 @@ def test_back_office_responses_are_never_cached(app, patient, staff_client):
 # --- 8. GET never changes state -----------------------------------------------------------
 
 def _admin_with_everything(app, patient, make_staff, staff_client):
-    """A request, a dead email, a clinician, and an admin whose browser also has a complete draft."""
+    """A request, a dead email, a free time to book, and an admin whose browser also has a complete draft."""
     reference = patient.complete()
     message_id = give_up_on_an_email(app, attempts=8)
-    clinician = staff_id(app, make_staff("clinician"))
+    new_practitioner(app)
+    slot = free_slot(app)
     admin = staff_client("admin")
     Patient(admin.client).answer_all()
-    return reference, message_id, clinician, admin
+    return reference, message_id, slot, admin
 
 
 def test_get_never_changes_state_on_any_url_that_accepts_post(app, patient, make_staff, staff_client):
@@ -85,6 +86,8 @@ GET_REFUSALS = {
     "/staff/logout": {405},
     "/staff/requests/{ref}/status": {405},
     "/staff/requests/{ref}/book": {405},
+    "/staff/requests/{ref}/appointments/1/move": {405},
+    "/staff/requests/{ref}/appointments/1/cancel": {405},
     "/staff/requests/{ref}/notes": {405},
     "/staff/outbox/{msg}/retry": {405},
     # GET /book/start is routed to the question view (/book/<slug>), which has no page "start".
@@ -110,7 +113,7 @@ def test_state_changing_urls_refuse_get(app, patient, make_staff, staff_client):
 @pytest.mark.parametrize("token", ["missing", "from another session"])
 def test_every_post_needs_this_sessions_csrf_token(token, app, patient, make_staff, staff_client):
     """A POST to any route without a valid token is a 400 that changes nothing (not even signing out)."""
-    reference, message_id, clinician, admin = _admin_with_everything(app, patient, make_staff, staff_client)
+    reference, message_id, slot, admin = _admin_with_everything(app, patient, make_staff, staff_client)
     with app.app_context():
         admin_email = db.session.execute(select(StaffUser.email).where(StaffUser.role == "admin")).scalar_one()
     extra = {}
@@ -122,7 +125,7 @@ def test_every_post_needs_this_sessions_csrf_token(token, app, patient, make_sta
     problems = []
     for rule in post_rules(app):
         url = build_url(app, rule, values)
-        response = admin.client.post(url, data={**valid_post_data(rule.endpoint, admin_email, clinician), **extra})
+        response = admin.client.post(url, data={**valid_post_data(rule.endpoint, admin_email, slot), **extra})
         if response.status_code != 400:
             problems.append(f"POST {rule.rule}: {response.status_code}")
     assert problems == []

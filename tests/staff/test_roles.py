@@ -13,8 +13,10 @@ from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
 from intake.staff import services as staff_services
 from intake.staff.models import ROLES
-from tests.factories import CSRF_PATTERN, booking_form, give_up_on_an_email, new_staff, sign_in, staff_id
-from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, location_path, snapshot, staff_rules, url_values
+from tests.factories import (
+    CSRF_PATTERN, book_appointment, booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, new_staff, sign_in,
+)
+from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
 
 # What would identify the patient of valid_answers() on a page that should show nothing.
 PATIENT_DETAILS = ("Lovelace", "ada@example.com", "123456")
@@ -31,16 +33,20 @@ def test_each_role_reaches_only_the_pages_its_job_needs(role, app, patient, make
     """Allowed pages work for the role; refused ones are a 403 showing no patient data and changing nothing."""
     reference = patient.complete()
     message_id = give_up_on_an_email(app, attempts=8)
-    clinician = staff_id(app, make_staff("clinician"))
+    practitioner = new_practitioner(app)
+    booked = new_request(app, first="Grace", last="Hopper", email="grace@example.com")
+    appointment = book_appointment(app, booked, make_staff("reception"))
     staff = staff_client(role)
     data = {
         "add a note": {"body": "Rang, left a message."},
         "change status": {"status": "contacted"},
-        "book": booking_form(clinician=clinician),
+        "book": booking_form(free_slot(app)),
+        "move an appointment": {**booking_form(free_slot(app, index=8)), "sequence": "0"},
+        "cancel an appointment": {"reason": "Rang to cancel", "then": "contacted", "sequence": "1"},
     }
     problems = []
     for what, method, template, allowed in ROLE_CASES:
-        path = template.format(ref=reference, msg=message_id)
+        path = role_case_path(template, reference, message_id, booked, appointment, practitioner)
         before = snapshot(app)
         if method == "GET":
             response = staff.client.get(path)
@@ -67,10 +73,10 @@ def test_reception_moves_a_request_on_books_it_and_retries_its_email(app, patien
     """The allowed actions really take effect: status, appointment, note and retried email."""
     reference = patient.complete()
     message_id = give_up_on_an_email(app, attempts=8)
-    clinician = staff_id(app, make_staff("clinician"))
+    new_practitioner(app)
     staff = staff_client("reception")
     assert staff.post(f"/staff/requests/{reference}/status", {"status": "contacted"}).status_code == 303
-    assert staff.post(f"/staff/requests/{reference}/book", booking_form(clinician=clinician)).status_code == 303
+    assert staff.post(f"/staff/requests/{reference}/book", booking_form(free_slot(app))).status_code == 303
     assert staff.post(f"/staff/requests/{reference}/notes", {"body": "Booked by phone."}).status_code == 303
     assert staff.post(f"/staff/outbox/{message_id}/retry").status_code == 303
     with app.app_context():

@@ -22,7 +22,8 @@ STATUS_PAIRS = [(current, target) for current in REQUEST_STATUSES for target in 
 def test_a_status_change_happens_only_when_the_rules_allow_it(desk, current, target):
     """Allowed moves redirect, change the status and are audited with from/to; every other
     move is a 400 with an error, changes nothing and writes no audit entry."""
-    allowed = target in staff_services.TRANSITIONS[current] and target != "booked"
+    # Booking, and sending a booked request back to "contacted", go through the appointment's own forms.
+    allowed = target in staff_services.TRANSITIONS[current] and target != "booked" and (current, target) != ("booked", "contacted")
     desk.set_status(current)
     before = audit_events(desk.app, "change_status", desk.reference)
     response = desk.staff.post(desk.path("status"), {"status": target})
@@ -52,7 +53,8 @@ def test_a_status_change_happens_only_when_the_rules_allow_it(desk, current, tar
 @pytest.mark.parametrize(("current", "target", "explanation"), [
     ("attended", "new", "cannot become new"),
     ("declined", "contacted", "cannot become contacted"),
-    ("new", "booked", "To book, choose a date, time and clinician"),
+    ("new", "booked", "To book, choose one of the free times"),
+    ("booked", "contacted", "cancel the appointment (the patient is emailed)"),
 ])
 def test_a_refused_status_change_says_why(desk, current, target, explanation):
     """Staff with an out-of-date page are told why the move is refused, not just 'invalid'."""

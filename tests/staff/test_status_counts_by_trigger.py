@@ -3,16 +3,15 @@ whatever changes a status: a submission, staff, a booking, or SQL that goes roun
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from flask_migrate import upgrade
 from sqlalchemy import delete, func, insert, select, text, update
 
-from tests.factories import Patient
+from intake.appointments.services import active_appointments
+from intake.staff.services import find_request
+from tests.factories import Patient, booking_form, free_slot, new_practitioner
 from tests.support.database import reset_database
 from intake.journey.models import AssessmentRequest, StatusCount
 from intake.platform.extensions import db
-from intake.staff.accounts import find_staff
 
 REQUESTS = AssessmentRequest.__table__
 
@@ -45,16 +44,16 @@ def test_every_way_a_status_changes_keeps_the_counts_right(app, make_staff, staf
     assert reception.post(f"/staff/requests/{first}/status", {"status": "contacted"}).status_code == 303
     assert counts_match(app) == {"new": 1, "contacted": 1}  # a staff status change
 
-    clinician = make_staff("clinician")
-    with app.app_context():
-        clinician_id = find_staff(clinician).id
-    day = date.today() + timedelta(days=7)
-    booking = {"day-day": str(day.day), "day-month": str(day.month), "day-year": str(day.year),
-               "start_time": "10:00", "clinician": str(clinician_id), "site": "riverside"}
-    assert reception.post(f"/staff/requests/{second}/book", booking).status_code == 303
+    new_practitioner(app)
+    assert reception.post(f"/staff/requests/{second}/book", booking_form(free_slot(app))).status_code == 303
     assert counts_match(app) == {"contacted": 1, "booked": 1}  # a booking
-    assert reception.post(f"/staff/requests/{second}/book", {**booking, "start_time": "11:00"}).status_code == 303
-    assert counts_match(app) == {"contacted": 1, "booked": 1}  # rebooked: still booked, counted once
+    with app.app_context():
+        [appointment] = active_appointments(find_request(second).id)
+        appointment_id = appointment.id
+    moved = reception.post(f"/staff/requests/{second}/appointments/{appointment_id}/move",
+                           {**booking_form(free_slot(app, index=4)), "sequence": "0"})
+    assert moved.status_code == 303
+    assert counts_match(app) == {"contacted": 1, "booked": 1}  # moved: still booked, counted once
 
     with app.app_context():
         db.session.execute(text("UPDATE assessment_requests SET status = 'declined' WHERE reference = :ref"), {"ref": first})

@@ -36,6 +36,12 @@ ROLE_CASES = [
     ("add a note", "POST", "/staff/requests/{ref}/notes", ALL_ROLES),
     ("change status", "POST", "/staff/requests/{ref}/status", DESK),
     ("book", "POST", "/staff/requests/{ref}/book", DESK),
+    ("move an appointment", "POST", "/staff/requests/{booked}/appointments/{appt}/move", DESK),
+    ("cancel an appointment", "POST", "/staff/requests/{booked}/appointments/{appt}/cancel", DESK),
+    ("diary day", "GET", "/staff/diary", ALL_ROLES),
+    ("diary week", "GET", "/staff/diary/week", ALL_ROLES),
+    ("a practitioner's day list", "GET", "/staff/diary/practitioners/{who}", ALL_ROLES),
+    ("my day", "GET", "/staff/diary/mine", ALL_ROLES),
     ("CSV export", "GET", "/staff/export.csv", DESK),
     ("audit log", "GET", "/staff/audit", ADMIN),
     ("email problems", "GET", "/staff/outbox", DESK),
@@ -75,9 +81,16 @@ def snapshot(app) -> dict:
         }
 
 
-def url_values(reference: str, message_id: int) -> dict[str, object]:
+def url_values(reference: str, message_id: int, appointment_id: int = 1, practitioner_id: int = 1) -> dict[str, object]:
     """A real value for every URL parameter the app uses (a new parameter must be added here)."""
-    return {"reference": reference, "message_id": message_id, "slug": "about-you", "level": "urgent"}
+    return {"reference": reference, "message_id": message_id, "slug": "about-you", "level": "urgent",
+            "appointment_id": appointment_id, "practitioner_id": practitioner_id}
+
+
+def role_case_path(template: str, reference: str, message_id: int, booked: str = "", appointment_id: int = 1,
+                   practitioner_id: int = 1) -> str:
+    """A ROLE_CASES path with real values: `booked` is a request with appointment `appointment_id`."""
+    return template.format(ref=reference, msg=message_id, booked=booked or reference, appt=appointment_id, who=practitioner_id)
 
 
 def build_url(app, rule, values: dict[str, object]) -> str:
@@ -96,12 +109,15 @@ def post_rules(app):
     return [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
 
 
-def valid_post_data(endpoint: str, admin_email: str, clinician: int) -> dict:
-    """A body each POST would accept if it carried a token (so only the token is missing)."""
+def valid_post_data(endpoint: str, admin_email: str, slot: str, sequence: int = 0) -> dict:
+    """A body each POST would accept if it carried a token (so only the token is missing); `slot`
+    is a free time, `sequence` the version of the appointment moved or cancelled."""
     return {
         "staff.login": {"email": admin_email, "password": STAFF_PASSWORD},
         "staff.change_status": {"status": "contacted"},
-        "staff.book": booking_form(clinician=clinician),
+        "staff.book": booking_form(slot),
+        "staff.move_appointment": {**booking_form(slot), "sequence": str(sequence)},
+        "staff.cancel_appointment": {"reason": "The patient rang to cancel", "then": "contacted", "sequence": str(sequence)},
         "staff.add_note": {"body": "Rang, left a message."},
         "journey.question": valid_answers()["about-you"],
         "journey.check": {"consent": "y"},
