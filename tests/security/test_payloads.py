@@ -12,9 +12,10 @@ payload in one field in one place.
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,15 +25,14 @@ from icalendar import Calendar
 from markupsafe import escape
 from sqlalchemy import func, select, text
 
-from tests.factories import Patient, Staff, booking_form, new_staff, sign_in, valid_answers
+from tests.factories import Patient, Staff, booking_form, free_slot, new_practitioner, new_staff, sign_in, valid_answers
 from tests.support.database import BACKENDS, shared_app
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.platform.forms import has_control_characters
 from intake.appointments.models import Appointment
 from intake.staff.models import RequestNote
-from intake.staff.accounts import find_staff
-from intake.platform.timeutil import today_in_london
+from intake.appointments.slots import SLOT_VALUE
 from tests.support.pages import shown_answers
 
 PAYLOADS = {
@@ -80,7 +80,7 @@ STORED_COLUMNS = {"description": "description", "goals": "goals", "note": "avail
                   "first_name": "first_name", "last_name": "last_name"}
 REFUSING = {  # field: the form it is on
     "first_name": "about-you", "last_name": "about-you", "email": "about-you", "phone": "about-you",
-    "postcode": "about-you", "start_time": "staff booking",
+    "postcode": "about-you", "slot": "staff booking",
 }
 
 
@@ -129,16 +129,15 @@ class Clinic:
     app: object
     reception: Staff
     admin: Staff
-    clinician: int
     mail_dir: Path
     seen: dict[str, Shown] = field(default_factory=dict)
 
     def shown(self, payload_id: str) -> Shown:
         if payload_id not in self.seen:
-            self.seen[payload_id] = self._send(PAYLOADS[payload_id], days_ahead=len(self.seen) + 1)
+            self.seen[payload_id] = self._send(PAYLOADS[payload_id])
         return self.seen[payload_id]
 
-    def _send(self, payload: str, days_ahead: int) -> Shown:
+    def _send(self, payload: str) -> Shown:
         """Make the request, act on it in the back office, and keep every page, email and file."""
         values = {name: cleaned(tagged(payload, name)) for name in ("description", "goals", "note", "staff_note")}
         values.update({name: tagged(payload, name) for name in BYPASSED})
@@ -160,8 +159,7 @@ class Clinic:
 
         path = f"/staff/requests/{shown.reference}"
         assert self.reception.post(f"{path}/notes", {"body": tagged(payload, "staff_note")}).status_code == 303
-        day = today_in_london() + timedelta(days=days_ahead)
-        assert self.reception.post(f"{path}/book", booking_form(day, "10:00", self.clinician)).status_code == 303
+        assert self.reception.post(f"{path}/book", booking_form(free_slot(self.app))).status_code == 303
         login = Staff(self.app.test_client()).login(tagged(payload, "login_email"), "not the password")
         shown.pages["login"] = login.get_data(as_text=True)
         shown.pages["audit"] = self.admin.client.get("/staff/audit").get_data(as_text=True)
@@ -204,13 +202,11 @@ class Clinic:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def clinic(request, tmp_path_factory):
-    """One app for the module, emailing to .eml files, with a clinician, a receptionist and an admin."""
+    """One app for the module, emailing to .eml files, with a practitioner to book, a receptionist and an admin."""
     mail_dir = tmp_path_factory.mktemp("mail")
     with shared_app(request.param, tmp_path_factory, name="payloads", RATELIMIT_ENABLED=False, MAIL_FILE_DIR=str(mail_dir)) as app:
-        clinician = new_staff(app, "clinician", name="Cleo Clinician")
-        with app.app_context():
-            clinician_id = find_staff(clinician).id
-        yield Clinic(app, sign_in(app, new_staff(app, "reception")), sign_in(app, new_staff(app, "admin")), clinician_id, mail_dir)
+        new_practitioner(app, "Cleo Clinician")
+        yield Clinic(app, sign_in(app, new_staff(app, "reception")), sign_in(app, new_staff(app, "admin")), mail_dir)
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -338,8 +334,9 @@ def draft_answers(app, patient: Patient) -> dict:
 @pytest.mark.parametrize("payload_id", PAYLOADS)
 @pytest.mark.parametrize("name", REFUSING)
 def test_a_field_that_refuses_a_payload_says_so_stores_nothing_and_shows_it_escaped(clinic, refusing, payload_id, name):
-    """Names, email, phone, postcode and the booking time refuse every payload: an error next to
-    the field, nothing stored, and the typed value shown back as text in the box."""
+    """Names, email, phone, postcode and the booking's free time refuse every payload: an error next
+    to the field, nothing stored, and a typed value shown back as text in the box (a free time is
+    chosen, not typed: the payload is not offered back as one)."""
     patient, reference, token = refusing
     payload = PAYLOADS[payload_id]
     before = counts(clinic.app)
@@ -348,13 +345,16 @@ def test_a_field_that_refuses_a_payload_says_so_stores_nothing_and_shows_it_esca
         assert response.status_code == 200
         assert draft_answers(clinic.app, patient) == {}
     else:
-        day = today_in_london() + timedelta(days=40)
-        response = clinic.reception.post(f"/staff/requests/{reference}/book", booking_form(day, payload, clinic.clinician))
+        response = clinic.reception.post(f"/staff/requests/{reference}/book", booking_form(payload))
         assert response.status_code == 400
     assert counts(clinic.app) == before
     page = response.get_data(as_text=True)
     assert f'id="{name}-error"' in page and "There is a problem" in page
-    assert shown_answers(response)[name] == [cleaned(payload)]
+    if name == "slot":
+        offered = [html.unescape(value) for value in re.findall(r'<option value="([^"]*)"', page)]
+        assert any(SLOT_VALUE.fullmatch(value) for value in offered) and payload not in offered
+    else:
+        assert shown_answers(response)[name] == [cleaned(payload)]
     for marker in NEVER_IN_HTML:
         assert marker not in page
 
