@@ -1,5 +1,5 @@
-"""Property-based tests of the back office's forms (sign-in, status, notes, booking, retrying an
-email) and of its query strings.
+"""Property-based tests of the back office's forms (sign-in, status, notes, booking a free time,
+retrying an email) and of its query strings (the request list, the audit log, the diary).
 
 Whatever is posted, no page fails with a server error or shows a traceback; a post that comes
 back with errors (or without a valid form token) stores nothing; and a post that is accepted
@@ -11,7 +11,7 @@ listed for a field is tried on each run; FUZZ_EXAMPLES=1000 in the environment s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 
 import pytest
 from hypothesis import given
@@ -22,11 +22,15 @@ from intake.appointments.models import Appointment
 from intake.journey.models import REQUEST_STATUSES
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
-from intake.platform.timeutil import LONDON, today_in_london
-from intake.staff import accounts as staff_accounts, services as staff_services
+from intake.appointments.diary_view import parse_day
+from intake.appointments.slots import Slot, slot_value
+from intake.staff import services as staff_services
 from intake.staff.models import AuditEvent, RequestNote
-from tests.factories import STAFF_PASSWORD, Patient, Staff, update_request
-from tests.support.fuzz import FUZZ, FUZZ_ONE_FIELD, SITES, TOKENS, added, assert_no_server_error, assert_refused_unchanged, choice, cleaned, date_boxes, days_ahead, first, free_text, hostile, is_clean_text, near_examples, newest, other_sessions_token, posts, state, targets, text_field, typed_date, with_token
+from tests.factories import STAFF_PASSWORD, Patient, Staff, free_slot, new_practitioner, update_request
+from tests.support.fuzz import (
+    FUZZ, FUZZ_ONE_FIELD, SITES, TOKENS, added, assert_no_server_error, assert_refused_unchanged, cleaned, first, free_text, hostile,
+    is_clean_text, near_examples, newest, other_sessions_token, posts, state, text_field, with_token,
+)
 
 
 # --- the back office's forms --------------------------------------------------------------
@@ -75,12 +79,14 @@ def test_signing_in_accepts_only_the_right_credentials_and_audits_failures(unlim
 
 @dataclass
 class Desk:
-    """A signed-in receptionist in front of one request, with a clinician to book."""
+    """A signed-in receptionist in front of one request at Riverside, where Clara works; Dev works
+    only at West Green, and Pat, deactivated, still has Riverside hours."""
 
     app: object
     staff: Staff
     reference: str
-    clinician: int
+    elsewhere: int
+    deactivated: int
     token: str
     other: str
 
@@ -92,11 +98,11 @@ class Desk:
 def desk(unlimited_app, make_staff, staff_client) -> Desk:
     app = unlimited_app
     reference = Patient(app.test_client()).complete()
-    clinician = make_staff("clinician")
-    with app.app_context():
-        clinician_id = staff_accounts.find_staff(clinician).id
+    new_practitioner(app, "Clara Clinician")
+    elsewhere = new_practitioner(app, "Dev Physio", sites=("west-green",))
+    deactivated = new_practitioner(app, "Pat Physio", active=False)
     reception = staff_client("reception")
-    return Desk(app, reception, reference, clinician_id, reception.csrf_token("/staff/"), other_sessions_token(app))
+    return Desk(app, reception, reference, elsewhere, deactivated, reception.csrf_token("/staff/"), other_sessions_token(app))
 
 
 STATUS_FIELDS = {"status": text_field(st.sampled_from(REQUEST_STATUSES), 16, ["New", " new", "NEW", "no-show", "deleted", ["cancelled", "new"]])}
@@ -144,48 +150,58 @@ def test_a_note_is_stored_exactly_as_typed_once_cleaned(desk, post, token_choice
         assert is_clean_text(note.body, 2000, multiline=True) and note.body
 
 
-TIMES = ["09:30", "9:30", "14.30", " 10:00 ", "23:59", "00:00"]
-BOOKING_FIELDS = {
-    **date_boxes("day", days_ahead(1, 60)),
-    "start_time": text_field(st.sampled_from(TIMES), 5, ["24:00", "9:60", "930", "9:5", "10:00am", "²:30", "1²:30", "١٠:٣٠"]),
-    "clinician": text_field(st.just("CLINICIAN"), 10, ["0", "-1", "1.0", "²", "١", "9" * 30, "CLINICIAN ", "99999"]),
-    "site": choice([(code, code) for code in SITES], ["atlantis"]),
-}
+FREE = "FREE"  # stands for a time free when the example runs
 
 
-def london_to_utc(posted: dict) -> datetime:
-    hours, minutes = cleaned(posted["start_time"]).replace(".", ":").split(":")
-    day = date.fromisoformat(typed_date(posted, "day"))
-    local = datetime(day.year, day.month, day.day, int(hours), int(minutes), tzinfo=LONDON)
-    return local.astimezone(timezone.utc)
+def nearly_free_times(desk) -> list:
+    """Slot values that are nearly right: another site, the past, outside working hours, a clock
+    change, year 9999, off the grid, a deactivated or unknown practitioner, and forged text."""
+    free = free_slot(desk.app)
+    clara, _, stamp = free.split(".")
+    return [
+        f"{clara}.west-green.{stamp}", f"{desk.elsewhere}.riverside.{stamp}", f"{desk.deactivated}.riverside.{stamp}",
+        f"{clara}.riverside.20200106T1000Z", f"{clara}.riverside.{stamp[:9]}0300Z", f"{clara}.riverside.20270328T0130Z",
+        f"{clara}.riverside.99991231T2345Z", f"{clara}.riverside.{stamp[:12]}5Z", f"{clara}.riverside.20270230T1000Z",
+        f"{clara}.riverside.{stamp[:9]}2460Z", f"999999999999999999.riverside.{stamp}", f"0.riverside.{stamp}",
+        free.upper(), f" {free}", f"{free}x", free.replace(".", "-"), [free, "x"][::-1], "",
+    ]
 
 
-@pytest.mark.parametrize("target", targets(BOOKING_FIELDS))
-def test_a_booking_stores_the_typed_london_time_with_the_chosen_clinician_and_site(desk, target):
-    """Any booking form: no 5xx; a refused booking stores nothing and sends nothing; an accepted one
-    adds one appointment at the typed time, one email and one audit entry; a valid one is accepted."""
-    next_week = today_in_london() + timedelta(days=7)
-    baseline = {"day-day": str(next_week.day), "day-month": str(next_week.month), "day-year": str(next_week.year),
-                "start_time": "10:00", "clinician": "CLINICIAN", "site": "riverside"}
+def open_again(desk) -> None:
+    """Put the request back to new with no appointment (as if never booked), for the next example."""
+    with desk.app.app_context():
+        db.session.execute(update(Appointment).values(cancelled=True))
+        db.session.commit()
+    update_request(desk.app, desk.reference, status="new")
+
+
+@pytest.mark.parametrize("target", [None, "slot"], ids=["every-field", "slot"])
+def test_a_booking_stores_exactly_the_free_time_chosen(desk, target):
+    """Any slot value: no 5xx; a refused booking stores nothing and sends nothing (400 with a
+    message); an accepted one adds one appointment with the practitioner, site and time the value
+    names, one email and one audit entry; every time on offer is accepted."""
+    fields = {"slot": text_field(st.just(FREE), 80, nearly_free_times(desk))}
 
     @(FUZZ if target is None else FUZZ_ONE_FIELD)
-    @near_examples(BOOKING_FIELDS, baseline, [target] if target else [])
-    @given(post=posts(BOOKING_FIELDS, target), token_choice=TOKENS)
+    @near_examples(fields, {"slot": FREE}, ["slot"])
+    @given(post=posts(fields, target), token_choice=TOKENS)
     def check(post, token_choice):
         data, all_valid = post
-        data = {name: str(desk.clinician) if value == "CLINICIAN" else value for name, value in data.items()}
+        open_again(desk)
+        offered = free_slot(desk.app)
+        data = {name: offered if value == FREE else value for name, value in data.items()}
         before = state(desk.app)
         response = desk.post(f"/staff/requests/{desk.reference}/book", data, token_choice)
         after = state(desk.app)
         body = assert_refused_unchanged(response, before, after, token_choice)
-        assert not (all_valid and token_choice == "valid") or response.status_code == 303, body[:500]
+        accepted = token_choice == "valid" and first(data.get("slot")) == offered
+        assert response.status_code == (303 if accepted else 400), body[:500]
         if response.status_code == 400 and token_choice == "valid":
             assert "There is a problem" in body
         if response.status_code == 303:
             assert added(before, after) == {"Appointment": 1, "OutboxMessage": 1, "AuditEvent": 1}
             appointment = newest(desk.app, Appointment)
-            assert appointment.starts_at == london_to_utc(data)
-            assert (appointment.clinician_id, appointment.site_code) == (desk.clinician, first(data["site"]))
+            assert slot_value(Slot(appointment.practitioner_id, appointment.site_code, appointment.starts_at, appointment.starts_at)) == offered
             assert after.statuses[desk.reference] == "booked"
 
     check()
@@ -265,5 +281,63 @@ def test_the_back_office_lists_answer_any_query_string(unlimited_app, make_staff
             assert filters.get("order", "newest") == "newest" and len(filters.get("q", "")) <= 100
         else:
             assert after == before and "</html>" in body
+
+    check()
+
+
+# --- the diary's query strings ------------------------------------------------------------
+
+DIARY_KEYS = {
+    "/staff/diary": ["site", "day"],
+    "/staff/diary/week": ["site", "week"],
+    "/staff/diary/mine": ["day"],
+    "/staff/diary/practitioners/{who}": ["day"],
+    "/staff/requests/{ref}": ["site", "day"],
+}
+DIARY_VALUES = st.one_of(
+    hostile(40, ["riverside", "atlantis", "RIVERSIDE", "2026-12-03", " 2026-12-03 ", "9999-12-31", "0001-01-01", "2099-12-31",
+                 "2100-01-01", "2027-03-28", "2026-10-25", "2027-02-29", "2026-13-01", "2026-12-3", "20261203", "２０２６-１２-０３"]),
+    st.dates().map(date.isoformat),
+)
+
+
+def query_is_valid(pairs: list[tuple[str, str]], keys: list[str]) -> bool:
+    """Whether a diary page should accept a query string: its site (if given) is a clinic site and
+    its day (if given) a real day of 2000 to 2099, written YYYY-MM-DD (spaces around it are fine)."""
+    given_values = {}
+    for key, value in pairs:
+        given_values.setdefault(key, value)  # a repeated key reads its first value
+    site = given_values.get("site") if "site" in keys else None
+    day = cleaned(given_values.get(keys[-1])) if keys[-1] in ("day", "week") else None
+    return (site is None or site in SITES) and (not day or (len(day) == 10 and day.isascii() and parse_day(day) is not None))
+
+
+@pytest.mark.parametrize("path", list(DIARY_KEYS))
+def test_the_diary_answers_any_query_string(unlimited_app, make_staff, staff_client, path):
+    """Any site and day, repeated, unknown, out of range (year 9999, the day after 2099-12-31) or
+    on a clock change: never a 5xx, nothing stored (but the audited view of a request); a 400 with
+    a message next to the field for a bad site or day, else the page."""
+    app = unlimited_app
+    reference = Patient(app.test_client()).complete()
+    practitioner = new_practitioner(app, staff_email=make_staff("clinician"))
+    reception = staff_client("reception")
+    url = path.format(ref=reference, who=practitioner)
+
+    @FUZZ
+    @given(query=st.lists(st.tuples(st.one_of(st.sampled_from(DIARY_KEYS[path]), st.text(max_size=10)), DIARY_VALUES), max_size=4))
+    def check(query):
+        pairs = [(key, item) for key, value in query for item in (value if isinstance(value, list) else [value])]
+        before = state(app)
+        response = reception.client.get(url, query_string=pairs)
+        body = assert_no_server_error(response)
+        after = state(app)
+        if any("\x00" in key + value for key, value in pairs):
+            assert response.status_code == 400 and after == before  # refused before any view
+            return
+        assert added(before, after) == ({"AuditEvent": 1} if "/requests/" in url else {})
+        if query_is_valid(pairs, DIARY_KEYS[path]):
+            assert response.status_code == 200, body[:1000]
+        else:
+            assert response.status_code == 400 and "There is a problem" in body and "error-message" in body
 
     check()
