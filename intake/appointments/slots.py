@@ -369,7 +369,8 @@ def nearest(slots: Iterable[Slot], target: datetime, limit: int) -> list[Slot]:
 
 def slot_value(slot: Slot) -> str:
     """A short text naming a slot in a form: practitioner, site and UTC start to the minute, e.g. "12.riverside.20261203T1000Z"."""
-    return f"{slot.practitioner_id}.{slot.site_code}.{slot.starts_at.astimezone(timezone.utc):%Y%m%dT%H%MZ}"
+    starts = slot.starts_at.astimezone(timezone.utc)  # %Y is not zero-padded before year 1000 everywhere, so spelt out
+    return f"{slot.practitioner_id}.{slot.site_code}.{starts.year:04}{starts.month:02}{starts.day:02}T{starts.hour:02}{starts.minute:02}Z"
 
 
 def parse_slot_value(text: object) -> tuple[int, str, datetime] | None:

@@ -224,6 +224,15 @@ def test_fall_back_offers_each_repeated_wall_time_once_as_its_first_occurrence()
     assert slots[-1].starts_at == datetime(2026, 10, 25, 3, 0, tzinfo=timezone.utc)
 
 
+def test_on_the_fall_back_night_a_booked_appointment_still_blocks_by_real_time_and_touching_is_fine():
+    booked = Busy(1, datetime(2026, 10, 25, 0, 0, tzinfo=timezone.utc), datetime(2026, 10, 25, 2, 0, tzinfo=timezone.utc))
+    slots = offered(sessions=[session(6, time(0), time(4))], busy=[booked], rules=NIGHT,
+                    now=london(FALL_BACK, 0) - timedelta(days=3), first_day=FALL_BACK, last_day=FALL_BACK)
+    # 00:00 BST ends with its buffer at 01:00 BST, when the booking starts; 02:00 GMT starts as it ends
+    assert [slot.local.strftime("%H:%M %Z") for slot in slots] == [
+        "00:00 BST", "02:00 GMT", "02:15 GMT", "02:30 GMT", "02:45 GMT", "03:00 GMT"]
+
+
 @pytest.mark.parametrize("day, utc_hour", [(date(2026, 3, 30), 8), (date(2026, 10, 26), 9)])
 def test_a_nine_oclock_session_the_day_after_a_clock_change_starts_at_nine_local(day, utc_hour):
     slots = offered(rules=BookingRules(notice_working_days=0, horizon_days=60), now=london(day, 0) - timedelta(days=2),
