@@ -49,9 +49,8 @@ def clinic(seed: int = 7):
         for practitioner_id, start in ((3, 14), (8, 21), (15, 35))
     ]
     busy = []
-    working = [session for session in sessions]
     while len(busy) < APPOINTMENTS:
-        session = rng.choice(working)
+        session = rng.choice(sessions)
         day = today + timedelta(days=rng.randrange(1, 57))
         if day.weekday() != session.weekday:
             continue

@@ -138,8 +138,8 @@ def free_slots(
 
     Clock changes: a wall time the clocks skip is never offered, and a wall time they repeat is
     offered once, as its first occurrence. A session bound the clocks skip means the instant they go
-    forward (a session from 01:30 on the spring change starts at 02:00 BST); a repeated one means its
-    first occurrence.
+    forward (a session from 01:30 on the spring change starts at 02:00 BST, its grid still counted
+    from 01:30); a repeated one means its first occurrence.
     """
     today = now.astimezone(LONDON).date()
     if rules.notice_working_days == 0:
