@@ -141,6 +141,8 @@ def free_slots(
     forward (a session from 01:30 on the spring change starts at 02:00 BST, its grid still counted
     from 01:30); a repeated one means its first occurrence.
     """
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
     today = now.astimezone(LONDON).date()
     if rules.notice_working_days == 0:
         first = today

@@ -150,6 +150,11 @@ def test_with_no_notice_only_times_strictly_after_now_are_offered():
     assert times_on(offered(rules=rules, now=london(MONDAY, 9, 15) - timedelta(microseconds=1)), MONDAY)[0] == "09:15"
 
 
+def test_a_naive_now_is_refused_rather_than_read_as_the_servers_local_time():
+    with pytest.raises(ValueError):
+        offered(now=datetime(2026, 6, 5, 12, 0))
+
+
 def test_nothing_is_offered_after_the_horizon():
     rules = BookingRules(horizon_days=10)
     slots = offered(sessions=[session(weekday) for weekday in range(7)], rules=rules)
