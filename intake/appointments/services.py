@@ -90,30 +90,13 @@ def _offered(choice: Choice, now: datetime, *, default_minutes: int, for_staff: 
     if choice.starts_at <= now:
         raise BookingError("That time has passed. Choose a time in the future.")
     day = choice.starts_at.astimezone(LONDON).date()
-    kind = diary.assessment_type(default_minutes)
-    horizon = diary.engine_rules(diary.booking_rules(), kind, for_staff=for_staff).horizon_days
-    if day > now.astimezone(LONDON).date() + timedelta(days=horizon):
-        raise BookingError(f"That time is too far ahead. Choose a time in the next {horizon} days.")
     for slot in diary.free_times(
         now, default_minutes=default_minutes, for_staff=for_staff, site_code=choice.site_code,
         practitioner_ids=[choice.practitioner_id], first_day=day, last_day=day, ignoring=moving,
     ):
         if slot.starts_at == choice.starts_at:
             return slot
-    if _clashes(choice, kind.minutes + kind.buffer_minutes, moving):
-        raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
-    raise BookingError(f"{practitioner.name} has no free time then. Choose one of the times shown.")
-
-
-def _clashes(choice: Choice, blocks_minutes: int, moving: int | None) -> bool:
-    """Whether another appointment of the practitioner now takes (part of) the chosen time."""
-    query = select(Appointment.id).where(
-        Appointment.practitioner_id == choice.practitioner_id, Appointment.cancelled.is_(False),
-        Appointment.starts_at < choice.starts_at + timedelta(minutes=blocks_minutes), Appointment.blocked_until > choice.starts_at,
-    )
-    if moving is not None:
-        query = query.where(Appointment.id != moving)
-    return db.session.execute(query.limit(1)).first() is not None
+    raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
 
 
 def _taken(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool) -> SlotTaken:
@@ -186,3 +169,18 @@ def _flush_or_taken(choice: Choice, now: datetime, *, default_minutes: int, for_
         if "appointments_no_overlap" not in str(refused.orig):
             raise
         raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff) from None
+
+
+def clashes(choice: Choice, *, default_minutes: int, moving: int | None = None) -> bool:
+    """Whether another appointment of the practitioner takes (part of) the chosen time now: a
+    refused time that clashes was taken; one that does not was never on offer (a forged value,
+    outside working hours, off the grid). Only for times within reach (no overflow near year 9999)."""
+    kind = diary.assessment_type(default_minutes)
+    query = select(Appointment.id).where(
+        Appointment.practitioner_id == choice.practitioner_id, Appointment.cancelled.is_(False),
+        Appointment.starts_at < choice.starts_at + timedelta(minutes=kind.minutes + kind.buffer_minutes),
+        Appointment.blocked_until > choice.starts_at,
+    )
+    if moving is not None:
+        query = query.where(Appointment.id != moving)
+    return db.session.execute(query.limit(1)).first() is not None

@@ -6,17 +6,19 @@ Flask request, session or app.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from intake.appointments import services as appointments
-from intake.appointments.models import Appointment
+from intake.appointments import diary, services as appointments
+from intake.appointments.models import Appointment, Practitioner
 from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, THROUGH_CANCELLING, TRANSITIONS, can_become, refusal
 from intake.clinic.sites import Site
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_appointment_email
 from intake.platform.extensions import db
+from intake.platform.timeutil import LONDON
 from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import RequestNote, StaffLogin
@@ -73,9 +75,9 @@ def book(
     if not can_become(request.status, "booked") or appointments.active_appointments(request.id):
         raise StaffError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot be booked.")
     earlier_status = request.status
-    appointment = appointments.book(
-        request.id, appointments.Choice.parse(slot_value), now=now, default_minutes=default_minutes, booked_by_id=user.id,
-    )
+    appointment = _at_a_time_on_offer(slot_value, now, default_minutes, lambda choice: appointments.book(
+        request.id, choice, now=now, default_minutes=default_minutes, booked_by_id=user.id,
+    ))
     request.status = "booked"
     request.updated_at = now
     audit(
@@ -83,6 +85,24 @@ def book(
         site=appointment.site_code, **{"from": earlier_status},
     )
     return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings)
+
+
+def _at_a_time_on_offer(slot_value: str, now: datetime, default_minutes: int, change: Callable[[appointments.Choice], Appointment],
+                        moving: int | None = None) -> Appointment:
+    """Book or move at the chosen time. A time never on offer (too far ahead, outside working
+    hours, off the grid, forged) is refused in words; only a time another booking took is
+    SlotTaken, with the nearest free times."""
+    choice = appointments.Choice.parse(slot_value)
+    horizon = diary.STAFF_HORIZON_DAYS
+    if choice.starts_at.astimezone(LONDON).date() > now.astimezone(LONDON).date() + timedelta(days=horizon):
+        raise StaffError(f"That time is too far ahead. Choose a time in the next {horizon} days.", field="slot")
+    try:
+        return change(choice)
+    except appointments.SlotTaken:
+        if appointments.clashes(choice, default_minutes=default_minutes, moving=moving):
+            raise
+        practitioner = db.session.get(Practitioner, choice.practitioner_id)
+        raise StaffError(f"{practitioner.name} has no free time then. Choose one of the times shown.", field="slot") from None
 
 
 def find_appointment(request: AssessmentRequest, appointment_id: int) -> Appointment | None:
@@ -98,9 +118,9 @@ def move(
     """Move an appointment to another free time (same row, same calendar UID, SEQUENCE one higher),
     audit where from and to, and queue the patient's email (the caller commits); return its id."""
     earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
-    appointments.move(
-        appointment, appointments.Choice.parse(slot_value), now=now, default_minutes=default_minutes, seen_sequence=seen_sequence,
-    )
+    _at_a_time_on_offer(slot_value, now, default_minutes, lambda choice: appointments.move(
+        appointment, choice, now=now, default_minutes=default_minutes, seen_sequence=seen_sequence,
+    ), moving=appointment.id)
     db.session.refresh(appointment, ["practitioner"])
     later = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
