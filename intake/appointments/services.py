@@ -20,6 +20,8 @@ from intake.appointments.models import Appointment, Practitioner
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 
+# The largest id an integer column holds.
+MAX_ROW_ID = 2**31 - 1
 # How many free times a refusal suggests instead.
 NEAREST_SUGGESTIONS = 6
 
@@ -53,7 +55,8 @@ class Choice:
     def parse(cls, value: str | None) -> Choice:
         """Read a slot value from a form; refuse anything that is not one."""
         parsed = slots.parse_slot_value(value or "")
-        if parsed is None:
+        # An id past the database's integers would be a server error on PostgreSQL, not a refusal.
+        if parsed is None or parsed[0] > MAX_ROW_ID:
             raise BookingError("Choose one of the times shown.")
         return cls(*parsed)
 
