@@ -351,14 +351,21 @@ def submit_draft(
             # Another submit of this draft won the race: drop this attempt and use what it
             # stored. Otherwise, once in about 10^12 requests, the reference was taken: draw
             # another. (No savepoint: pysqlite's transaction handling does not support them reliably.)
+            # PostgreSQL may end a booking deadlocked with reception's booking of the same time
+            # (each waits for the other's lock): try again, when the time will show as taken.
             db.session.rollback()
             existing = find_request_by_submission_key(draft.id)
             if existing is not None:
                 return Submission(existing, existing.reference, created=False)
-            if isinstance(error, OperationalError) or attempt == REFERENCE_ATTEMPTS:
+            if (isinstance(error, OperationalError) and not _rolled_back_by_the_database(error)) or attempt == REFERENCE_ATTEMPTS:
                 raise
         else:
             return Submission(request, row["reference"], created=True, email_ids=tuple(email_ids))
+
+
+def _rolled_back_by_the_database(error: OperationalError) -> bool:
+    """A deadlock or serialization failure (SQLSTATE class 40): the same work may simply be tried again."""
+    return str(getattr(error.orig, "sqlstate", None) or "").startswith("40")
 
 
 def _book_chosen_time(request: AssessmentRequest, choice: Choice | None, now: datetime, default_minutes: int) -> AppointmentDetails | None:
