@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from intake.appointments.services import active_appointments
+from intake.appointments.services import Choice, active_appointments
 from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.journey import offers, services
 from intake.journey.answers import summary_sections
@@ -228,7 +228,7 @@ def _choose_a_time_next(draft: LiveDraft, form: CheckAnswersForm):
     return see_other("journey.choose_time")
 
 
-def send_request(draft: LiveDraft, *, seen_version: str | None, marketing_opt_in: bool, choice=None):
+def send_request(draft: LiveDraft, *, seen_version: str | None, marketing_opt_in: bool, choice: Choice | None = None):
     """Store the request (with the appointment, when the patient chose a time), start its emails
     and show the confirmation. A refused booking is raised for the caller to explain."""
     try:
