@@ -87,7 +87,8 @@ def _weigh(context, base_url: str, path: str) -> PageWeight:
 
 
 def measure_patient_pages(browser, base_url: str) -> list[PageWeight]:
-    """Weigh every page a patient can see: public pages, each question, care cards, check, confirmation."""
+    """Weigh every page a patient can see: public pages, each question, care cards, check, the
+    times and the time to confirm (when the clinic has free times), confirmation."""
     context = browser.new_context(viewport=PHONE)
     weights = [_weigh(context, base_url, path) for path in ("/", "/privacy", "/book/", "/articles/")]
     article = re.search(r'href="(/articles/[a-z0-9-]+)"', context.request.get(base_url + "/articles/").text()).group(1)
@@ -96,6 +97,13 @@ def measure_patient_pages(browser, base_url: str) -> list[PageWeight]:
     weights += [_weigh(context, base_url, f"/book/{slug}") for slug in valid_answers()]
     weights.append(_weigh(context, base_url, "/book/check"))
     confirmation = _post_form(context, base_url, "/book/check", {"consent": "y"})
+    if urlsplit(confirmation).path == "/book/time":  # the clinic has free times: choose one
+        weights.append(_weigh(context, base_url, "/book/time"))
+        slot = re.search(r'name="slot" type="radio" value="([^"]+)"', context.request.get(base_url + "/book/time").text()).group(1)
+        confirm_path = "/book/time/confirm?" + urlencode({"slot": slot})
+        weights.append(_weigh(context, base_url, confirm_path))
+        seen = re.search(r'name="answers_seen" type="hidden" value="(\d+)"', context.request.get(base_url + confirm_path).text()).group(1)
+        confirmation = _post_form(context, base_url, "/book/time/confirm", {"slot": slot, "answers_seen": seen}, form_path=confirm_path)
     weights.append(_weigh(context, base_url, urlsplit(confirmation).path))
     context.close()
 

@@ -68,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["brand_css"] = brand_css(app.config["CLINIC_BRAND_COLOUR"])
     from intake.articles.routes import bp as articles_bp
     from intake.journey.routes import bp as journey_bp
+    from intake.journey import times as _journey_times  # noqa: F401  (its views register on the journey blueprint)
     from intake.pages.routes import bp as pages_bp
     from intake.staff import booking_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp

@@ -141,11 +141,17 @@ class Patient:
             data["marketing"] = "y"
         return self.post("/book/check", data)
 
+    def phone_me(self):
+        """On the times page, send the request without choosing a time."""
+        return self.post("/book/time/phone-me", {}, form_path="/book/time")
+
     def complete(self, **changes: dict) -> str:
-        """Answer everything, submit, and return the reference."""
+        """Answer everything, submit (without choosing a time, if times are offered), and return the reference."""
         self.answer_all(**changes)
         response = self.submit()
         assert response.status_code == 303, response.get_data(as_text=True)
+        if response.headers["Location"].endswith("/book/time"):
+            response = self.phone_me()
         match = REFERENCE_PATTERN.search(response.headers["Location"])
         assert match, response.headers["Location"]
         return match.group(1)

@@ -102,6 +102,12 @@ def _offered(choice: Choice, now: datetime, *, default_minutes: int, for_staff: 
     raise _taken(choice, now, default_minutes=default_minutes, for_staff=for_staff)
 
 
+def offered(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool = False) -> slots.Slot:
+    """The free slot a choice names, checked as `book` checks it but writing nothing: for a page
+    that shows a time to confirm before booking it. Raises BookingError or SlotTaken as `book` does."""
+    return _offered(choice, now, default_minutes=default_minutes, for_staff=for_staff)
+
+
 def _taken(choice: Choice, now: datetime, *, default_minutes: int, for_staff: bool) -> SlotTaken:
     """The refusal for a time that is not free, with the nearest free times at the same site."""
     nearby = diary.free_times(now, default_minutes=default_minutes, for_staff=for_staff, site_code=choice.site_code)

@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from intake.clinic import vocabulary
@@ -302,3 +302,23 @@ class CheckAnswersForm(FlaskForm):
         """The request cannot be sent without consent to use health information."""
         if not field.data:
             raise StopValidation("You must agree to us using your health information before you can send your request")
+
+
+class ChooseTimeForm(Form):
+    """The time picked on the times page. Sent by GET with no token: choosing changes nothing,
+    the confirm page that follows does."""
+
+    slot = StringField("Choose a time")
+
+
+class ConfirmTimeForm(FlaskForm):
+    """Book the time shown on the confirm page, for the answers as that page read them."""
+
+    slot = HiddenField()
+    answers_seen = HiddenField()
+
+
+class PhoneMeForm(FlaskForm):
+    """Send the request without choosing a time: reception will contact the patient as before."""
+
+    answers_seen = HiddenField()

@@ -7,8 +7,9 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
+from intake.appointments.services import Choice, active_appointments
 from intake.articles.profiles import profile_from_request, recommendations_for
-from intake.journey import services
+from intake.journey import offers, services
 from intake.journey.answers import summary_sections
 from intake.journey.forms import CheckAnswersForm, StepForm
 from intake.journey.journey import STEPS, STEPS_BY_SLUG, Step, answer_key, first_unanswered_step, previous_step
@@ -18,7 +19,7 @@ from intake.platform.database import reads_without_a_transaction
 from intake.platform.extensions import db, limiter
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import background_sender
-from intake.platform.timeutil import today_in_london, utcnow
+from intake.platform.timeutil import LONDON, today_in_london, utcnow
 
 bp = Blueprint("journey", __name__, url_prefix="/book")
 
@@ -27,23 +28,23 @@ SESSION_SUBMITTED = "submitted_references"
 KEEP_SUBMITTED = 5
 
 
-def _lifetime() -> timedelta:
+def draft_lifetime() -> timedelta:
     """How long a draft lives after the patient's last answer."""
     return timedelta(minutes=current_app.config["DRAFT_LIFETIME_MINUTES"])
 
 
-def _redirect(endpoint: str, **values):
+def see_other(endpoint: str, **values):
     """Redirect with 303 See Other, so a POST is followed by a GET."""
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def _current_draft() -> LiveDraft | None:
+def current_draft() -> LiveDraft | None:
     """The live draft of this browser session, if any."""
     with reads_without_a_transaction() as connection:
         return services.read_draft(session.get(SESSION_DRAFT), utcnow(), connection)
 
 
-def _without_draft():
+def without_draft():
     """Where to send a patient who has no live draft: their confirmation, or a fresh start.
 
     The draft id in the signed session proves this browser made the request, so a repeated
@@ -52,8 +53,8 @@ def _without_draft():
     draft_id = session.get(SESSION_DRAFT)
     submitted = services.find_request_by_submission_key(draft_id) if draft_id else None
     if submitted is not None:
-        return _remember_and_confirm(submitted.reference)
-    return _redirect("journey.start", expired=1 if draft_id else None)
+        return remember_and_confirm(submitted.reference)
+    return see_other("journey.start", expired=1 if draft_id else None)
 
 
 def _out_of_order(step: Step, draft: LiveDraft):
@@ -62,7 +63,7 @@ def _out_of_order(step: Step, draft: LiveDraft):
         return redirect(_next_page(draft.answers), code=303)
     blocking = first_unanswered_step(draft.answers)
     if blocking is not None and STEPS.index(blocking) < STEPS.index(step):
-        return _redirect("journey.question", slug=blocking.slug)
+        return see_other("journey.question", slug=blocking.slug)
     return None
 
 
@@ -125,27 +126,27 @@ def _unanswered_step(step: Step, draft: LiveDraft) -> str:
 @bp.get("/")
 def start():
     """Explain the request and offer to start (or carry on with) one."""
-    return render_template("journey/start.html", has_draft=_current_draft() is not None, expired=bool(request.args.get("expired")))
+    return render_template("journey/start.html", has_draft=current_draft() is not None, expired=bool(request.args.get("expired")))
 
 
 @bp.post("/start")
 @limiter.limit(lambda: current_app.config["START_LIMIT_PER_ADDRESS"])
 def begin():
     """Start a new draft tied to this browser session, dropping any unfinished one."""
-    draft_id = services.start_draft(session.get(SESSION_DRAFT), utcnow(), _lifetime())
+    draft_id = services.start_draft(session.get(SESSION_DRAFT), utcnow(), draft_lifetime())
     db.session.commit()
     session[SESSION_DRAFT] = draft_id
     session.permanent = True
-    return _redirect("journey.question", slug=STEPS[0].slug)
+    return see_other("journey.question", slug=STEPS[0].slug)
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
 def question(slug: str):
     """Show a question page, or save its answers and move on."""
     step = STEPS_BY_SLUG.get(slug) or abort(404)
-    draft = _current_draft()
+    draft = current_draft()
     if draft is None:
-        return _without_draft()
+        return without_draft()
     detour = _out_of_order(step, draft)
     if detour is not None:
         return detour
@@ -162,17 +163,17 @@ def _save_step(step: Step, draft: LiveDraft, form: StepForm):
     """Save a page's answers and move on: to the care card first if they raised the urgency."""
     try:
         saved = services.save_answers(
-            draft, answer_key(step), form.answers(), now=utcnow(), lifetime=_lifetime(), today=today_in_london()
+            draft, answer_key(step), form.answers(), now=utcnow(), lifetime=draft_lifetime(), today=today_in_london()
         )
     except services.DraftGone:
-        return _without_draft()
+        return without_draft()
     except services.DraftBusy:
         return _render_step(step, draft, form, save_clashed=True, status=409)
     db.session.commit()
     session.modified = True  # the cookie is signed again: like the draft, it lasts a lifetime from this answer
     if saved.raised_to is not None:
         # An answer made the request more urgent: the care card comes before anything else.
-        return _redirect("journey.care_card", level=saved.raised_to.value)
+        return see_other("journey.care_card", level=saved.raised_to.value)
     return redirect(_next_page(saved.answers), code=303)
 
 
@@ -181,9 +182,9 @@ def care_card(level: str):
     """Tell the patient where to get help now, before they carry on with their request."""
     if level not in {"emergency", "urgent"}:
         abort(404)
-    draft = _current_draft()
+    draft = current_draft()
     if draft is None:
-        return _without_draft()
+        return without_draft()
     triage = services.triage_answers(draft.answers, today_in_london())
     if triage.urgency.value != level:
         return redirect(_next_page(draft.answers), code=303)
@@ -194,34 +195,66 @@ def care_card(level: str):
 @limiter.limit(lambda: current_app.config["SUBMIT_LIMIT_PER_ADDRESS"], methods=["POST"])
 def check():
     """Show every answer with a change link; on consent, store the request once."""
-    draft, elsewhere = _checkable_draft()
+    draft, elsewhere = checkable_draft()
     if elsewhere is not None:
         return elsewhere
     form = CheckAnswersForm()
     if form.validate_on_submit():
-        try:
-            submission = services.submit_draft(
-                draft,
-                seen_version=form.answers_seen.data,
-                marketing_opt_in=form.marketing.data,
-                now=utcnow(),
-                today=today_in_london(),
-                sites=current_app.config["CLINIC_SITES"],
-                mail_settings=MailSettings.from_config(current_app.config),
-                article_index=current_app.extensions["article_index"],
-            )
-        except (services.DraftIncomplete, services.DraftChanged) as refused:
-            return _not_sent(refused)
-        background_sender(current_app).send_after_commit(list(submission.email_ids))
-        return _remember_and_confirm(submission.reference)
+        if _offers_times(draft):
+            return _choose_a_time_next(draft, form)
+        return send_request(draft, seen_version=form.answers_seen.data, marketing_opt_in=form.marketing.data)
     return _render_check(draft, form)
 
 
-def _checkable_draft() -> tuple[LiveDraft | None, object | None]:
+def _offers_times(draft: LiveDraft) -> bool:
+    """Whether this patient chooses their own time next: a routine request from an adult, and the
+    clinic lets patients choose and has a free time somewhere."""
+    return services.may_choose_own_time(draft.answers, today_in_london()) and offers.self_booking_open(
+        utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"]
+    )
+
+
+def _choose_a_time_next(draft: LiveDraft, form: CheckAnswersForm):
+    """Keep the consent with the answers it was given to, and go on to choose a time."""
+    if form.answers_seen.data and form.answers_seen.data != services.answers_version(draft):
+        return see_other("journey.check", changed=1)
+    try:
+        services.record_consent(draft, marketing_opt_in=form.marketing.data, now=utcnow(), lifetime=draft_lifetime())
+    except services.DraftChanged:
+        db.session.rollback()
+        return see_other("journey.check", changed=1)
+    db.session.commit()
+    session.modified = True  # the cookie is signed again, so it lasts as long as the draft
+    return see_other("journey.choose_time")
+
+
+def send_request(draft: LiveDraft, *, seen_version: str | None, marketing_opt_in: bool, choice: Choice | None = None):
+    """Store the request (with the appointment, when the patient chose a time), start its emails
+    and show the confirmation. A refused booking is raised for the caller to explain."""
+    try:
+        submission = services.submit_draft(
+            draft,
+            seen_version=seen_version,
+            marketing_opt_in=marketing_opt_in,
+            now=utcnow(),
+            today=today_in_london(),
+            sites=current_app.config["CLINIC_SITES"],
+            mail_settings=MailSettings.from_config(current_app.config),
+            article_index=current_app.extensions["article_index"],
+            choice=choice,
+            default_minutes=current_app.config["APPOINTMENT_MINUTES"],
+        )
+    except (services.DraftIncomplete, services.DraftChanged) as refused:
+        return _not_sent(refused)
+    background_sender(current_app).send_after_commit(list(submission.email_ids))
+    return remember_and_confirm(submission.reference)
+
+
+def checkable_draft() -> tuple[LiveDraft | None, object | None]:
     """The live draft with every question answered, or else where to send the patient instead."""
-    draft = _current_draft()
+    draft = current_draft()
     if draft is None:
-        return None, _without_draft()
+        return None, without_draft()
     if first_unanswered_step(draft.answers) is not None:
         return None, redirect(_next_page(draft.answers), code=303)
     return draft, None
@@ -231,8 +264,8 @@ def _not_sent(refused: Exception):
     """Where a patient goes when their answers were not sent."""
     if isinstance(refused, services.DraftChanged):
         # Another window changed an answer after this page was shown: show them before sending.
-        return _redirect("journey.check", changed=1)
-    return _without_draft()
+        return see_other("journey.check", changed=1)
+    return without_draft()
 
 
 def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = False, status: int = 200):
@@ -241,36 +274,41 @@ def _render_check(draft: LiveDraft, form: CheckAnswersForm, timed_out: bool = Fa
     sections = summary_sections(draft.answers, current_app.config)
     return render_template(
         "journey/check.html", form=form, sections=sections, triage=triage, timed_out=timed_out,
-        answers_changed=bool(request.args.get("changed")),
+        answers_changed=bool(request.args.get("changed")), offers_times=_offers_times(draft),
     ), status
 
 
-def _remember_and_confirm(reference: str):
+def remember_and_confirm(reference: str):
     """Let this browser session, and only it, see the confirmation page."""
     references = [ref for ref in session.get(SESSION_SUBMITTED, []) if ref != reference]
     session[SESSION_SUBMITTED] = [*references, reference][-KEEP_SUBMITTED:]
-    return _redirect("journey.confirmation", reference=reference)
+    return see_other("journey.confirmation", reference=reference)
 
 
 @bp.get("/confirmation/<reference>")
 def confirmation(reference: str):
-    """Show the reference, what happens next and, when flagged, the care card again."""
+    """Show the reference, the time booked if the patient chose one, what happens next and,
+    when flagged, the care card again."""
     if reference not in session.get(SESSION_SUBMITTED, []):
         abort(404)
     stored = services.find_request_by_reference(reference) or abort(404)
     site = site_by_code(current_app.config["CLINIC_SITES"], stored.site_code)
+    appointment = next(iter(active_appointments(stored.id)), None)
     articles = [
         {"title": item.article.title, "url": url_for("articles.article", slug=item.article.slug), "reason": item.reason}
         for item in recommendations_for(profile_from_request(stored), current_app.extensions["article_index"])
     ]
-    return render_template("journey/confirmation.html", stored=stored, site=site, articles=articles)
+    return render_template(
+        "journey/confirmation.html", stored=stored, site=site, articles=articles, appointment=appointment,
+        starts=appointment.starts_at.astimezone(LONDON) if appointment else None,
+    )
 
 
 @bp.errorhandler(CSRFError)
 def form_timed_out(error: CSRFError):
     """Show the page again with what the patient typed, and ask them to press the button again."""
     slug = (request.view_args or {}).get("slug")
-    draft = _current_draft()
+    draft = current_draft()
     if draft is None:
         return render_template("errors/form_timed_out.html"), 400
     if request.endpoint == "journey.question" and slug in STEPS_BY_SLUG:

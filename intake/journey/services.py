@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from intake.journey.forms import format_phone_for_display
+from intake.appointments import diary
+from intake.appointments.services import BookingError, Choice, book
+from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
@@ -21,7 +23,7 @@ from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.clinic.sites import Site, site_by_code
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
-from intake.mail.notifications import MailSettings, RequestDetails, queue_new_request_emails
+from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
 from intake.triage import TriageResult, Urgency, assess
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -38,6 +40,10 @@ class DraftIncomplete(Exception):
 
 class DraftChanged(Exception):
     """The answers were changed (in another window) after the patient checked them: they must check again."""
+
+
+class NotBookableOnline(Exception):
+    """The patient may not choose their own time (any more): the request must be read by the clinic first."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,8 @@ def read_draft(draft_id: str | None, now: datetime, connection: Connection | Non
     return LiveDraft(row.id, row.answers, row.updated_at) if row else None
 
 
+# Where the draft keeps the consent given on the check page while the patient chooses a time.
+CONSENT = "consent"
 URGENCY_RANK = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
 
 
@@ -147,6 +155,7 @@ def save_answers(
     """
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
+        merged.pop(CONSENT, None)  # consent covers the answers as checked: a changed answer needs it again
         saved = db.session.execute(SAVE_IF_UNCHANGED, {
             "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
             "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
@@ -159,6 +168,38 @@ def save_answers(
         if draft is None:
             raise DraftGone(key)
     raise DraftBusy(key)
+
+
+def record_consent(draft: LiveDraft, *, marketing_opt_in: bool, now: datetime, lifetime: timedelta) -> None:
+    """Keep the consent given on the check page in the draft while the patient chooses a time.
+
+    One guarded UPDATE, only if the draft is exactly as the check page read it, else DraftChanged:
+    consent given to some answers never covers answers saved from another window meanwhile.
+    Consent is not an answer, so the draft's version stays the one the check page showed (a
+    second press of its button does the same again), and any later answer takes it back
+    (`save_answers`). The caller commits.
+    """
+    consent = {"marketing": bool(marketing_opt_in), "given_at": now.isoformat()}
+    saved = db.session.execute(SAVE_IF_UNCHANGED, {
+        "draft_id": draft.id, "seen_at": draft.updated_at, "now": now, "answers": {**draft.answers, CONSENT: consent},
+        "saved_at": draft.updated_at, "expires_at": now + lifetime,
+    }).rowcount
+    if not saved:
+        raise DraftChanged("The answers changed after the check page showed them.")
+
+
+def consent_of(draft: LiveDraft) -> dict[str, Any] | None:
+    """The consent the patient gave on the check page to the answers as they are, if they did."""
+    return draft.answers.get(CONSENT)
+
+
+def may_choose_own_time(answers: Answers, today: date) -> bool:
+    """Whether the patient may pick their own time: only for a routine request from someone 16 or
+    over. Anything flagged is read by a clinician first, who decides what the patient needs."""
+    born = answers.get("about_you", {}).get("date_of_birth")
+    if not born or age_on(date.fromisoformat(born), today) < MINIMUM_AGE:
+        return False
+    return triage_answers(answers, today).urgency is Urgency.ROUTINE
 
 
 def purge_expired_drafts(now: datetime) -> int:
@@ -236,11 +277,17 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         available_times=list(when["times"]),
         earliest_date=date.fromisoformat(when["earliest_date"]) if when.get("earliest_date") else None,
         availability_note=when.get("note") or "",
-        consent_given_at=now,
+        consent_given_at=_consent_time(draft, now),
         marketing_opt_in=marketing_opt_in,
         created_at=now,
         updated_at=now,
     )
+
+
+def _consent_time(draft: LiveDraft, now: datetime) -> datetime:
+    """When the patient consented: on the check page, if they went on to choose a time; else now."""
+    given = (consent_of(draft) or {}).get("given_at")
+    return datetime.fromisoformat(given) if given else now
 
 
 def submit_draft(
@@ -253,6 +300,8 @@ def submit_draft(
     sites: list[Site],
     mail_settings: MailSettings,
     article_index: ArticleIndex,
+    choice: Choice | None = None,
+    default_minutes: int = 45,
 ) -> Submission:
     """Store the request made from a draft, exactly once, queue its emails and delete the draft.
 
@@ -263,15 +312,25 @@ def submit_draft(
     and the draft is deleted only if it is still as read. A second submit of the same draft (double
     click, back and resubmit, a retried POST) returns the request the first one stored
     instead of storing another: the draft's id is unique among requests.
+
+    With a `choice` (the patient chose their own time) the appointment is booked in the same
+    transaction and the request stored as booked; if the time cannot be booked, the
+    BookingError (or SlotTaken) is raised with nothing stored. NotBookableOnline if the
+    answers (triaged again now) or the clinic's rules no longer let the patient choose.
     """
     if first_unanswered_step(draft.answers) is not None:
         raise DraftIncomplete("Some questions have not been answered yet.")
     if seen_version and seen_version != answers_version(draft):
         raise DraftChanged("The answers changed after the check page showed them.")
+    if choice is not None and not (may_choose_own_time(draft.answers, today) and diary.booking_rules().patients_choose_times):
+        raise NotBookableOnline("These answers must be read by the clinic before a time is booked.")
     attempt = 0
     while True:
         attempt += 1
         row = _request_row(draft, new_reference(), marketing_opt_in, now, today)
+        if choice is not None:
+            # Booked, and at the site of the time chosen (it may not be the one first asked for).
+            row.update(status="booked", site_code=choice.site_code)
         try:
             request = AssessmentRequest(**row)
             db.session.add(request)
@@ -279,25 +338,49 @@ def submit_draft(
             if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
                 db.session.rollback()
                 return _submitted_already(draft, now)
+            appointment = _book_chosen_time(request, choice, now, default_minutes)
             email_ids = queue_new_request_emails(
                 RequestDetails.of(request),
                 site_by_code(sites, request.site_code),
                 mail_settings,
                 articles=[item.article for item in recommendations_for(profile_from_request(request), article_index)],
+                appointment=appointment,
             )
             db.session.commit()
         except (IntegrityError, OperationalError) as error:
             # Another submit of this draft won the race: drop this attempt and use what it
             # stored. Otherwise, once in about 10^12 requests, the reference was taken: draw
             # another. (No savepoint: pysqlite's transaction handling does not support them reliably.)
+            # PostgreSQL may end a booking deadlocked with reception's booking of the same time
+            # (each waits for the other's lock): try again, when the time will show as taken.
             db.session.rollback()
             existing = find_request_by_submission_key(draft.id)
             if existing is not None:
                 return Submission(existing, existing.reference, created=False)
-            if isinstance(error, OperationalError) or attempt == REFERENCE_ATTEMPTS:
+            if (isinstance(error, OperationalError) and not _rolled_back_by_the_database(error)) or attempt == REFERENCE_ATTEMPTS:
                 raise
         else:
             return Submission(request, row["reference"], created=True, email_ids=tuple(email_ids))
+
+
+def _rolled_back_by_the_database(error: OperationalError) -> bool:
+    """A deadlock or serialization failure (SQLSTATE class 40): the same work may simply be tried again."""
+    return str(getattr(error.orig, "sqlstate", None) or "").startswith("40")
+
+
+def _book_chosen_time(request: AssessmentRequest, choice: Choice | None, now: datetime, default_minutes: int) -> AppointmentDetails | None:
+    """Book the time the patient chose for the request being stored; on a refusal nothing is kept."""
+    if choice is None:
+        return None
+    try:
+        appointment = book(request.id, choice, now=now, default_minutes=default_minutes, booked_by_id=None)
+    except BookingError:
+        db.session.rollback()  # SlotTaken has rolled back already; any other refusal leaves the request unstored too
+        raise
+    return AppointmentDetails(
+        id=appointment.id, starts_at=appointment.starts_at, minutes=appointment.minutes, created_at=now,
+        clinician_name=appointment.practitioner.name, sequence=appointment.sequence,
+    )
 
 
 def _submitted_already(draft: LiveDraft, now: datetime) -> Submission:

@@ -8,11 +8,23 @@ Each question page is checked clean and again showing its errors. Run with `pyte
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from urllib.parse import urlencode
 
+from intake.appointments.slots import Slot, parse_slot_value, slot_value
 from tests.factories import STAFF_PASSWORD
-from tests.support.browser import STAFF_EMAIL, VIEWPORTS, answer_all_no, axe_violations, continue_on, describe, fill_about_you, screenshot
+from tests.support.browser import (
+    STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot,
+)
 
 NOT_CHECKED = {"/staff/audit": "admin only; the test receptionist is refused it (tests/test_staff_access.py covers the refusal)"}
+
+
+def off_the_grid(value: str) -> str:
+    """A time 7 minutes after a free one: never free (the diary's grid is 15 minutes), so the page
+    says it has just been taken and offers the nearest times."""
+    practitioner, site, starts = parse_slot_value(value)
+    return slot_value(Slot(practitioner, site, starts + timedelta(minutes=7), starts + timedelta(minutes=52)))
 
 
 def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server):
@@ -115,6 +127,38 @@ def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server
     assert page.get_by_role("heading", name="Request sent").is_visible()
     reference = page.locator(".reference").inner_text()
     check("confirmation")
+
+    # A routine request: its times (clean and with the error), a time to confirm, a time taken
+    # meanwhile, and the confirmation of a booking.
+    page.goto(live_server + "/book/")
+    press("button", "Start now")
+    fill_about_you(page)
+    go(continue_on, page)
+    answer_where_and_how(page)
+    for _ in range(2):
+        answer_all_no(page)
+        go(continue_on, page)
+    page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
+    page.get_by_label("Monday").check()
+    page.get_by_label("Morning (8am to 12 noon)").check()
+    go(continue_on, page)
+    page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
+    press("button", "Continue to choose a time")
+    check("times")
+    press("button", "Continue")
+    assert page.title().startswith("Error:")
+    check("times-errors")
+    page.get_by_role("radio").first.check()
+    press("button", "Continue")
+    check("time-confirm")
+    chosen = page.locator("input[name=slot]").input_value()
+    page.goto(live_server + "/book/time/confirm?" + urlencode({"slot": off_the_grid(chosen)}))
+    assert page.get_by_role("heading", name="Sorry, that time has just been taken").is_visible()
+    check("time-taken")
+    page.goto(live_server + "/book/time/confirm?" + urlencode({"slot": chosen}))
+    press("button", "Confirm booking")
+    assert page.get_by_role("heading", name="Assessment booked").is_visible()
+    check("confirmation-booked")
 
     # The back office, as a receptionist.
     page.goto(live_server + "/staff/login")

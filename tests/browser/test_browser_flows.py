@@ -209,7 +209,11 @@ def test_the_journey_can_be_completed_with_the_keyboard_alone(page, live_server)
     continue_with_enter(page, log, "Check your answers before sending your request")
 
     tick(page, "I agree to the clinic storing and using my health information to assess me", log)
-    tab_until(page, by_text("button", "Send my request"), log=log)
+    tab_until(page, by_text("button", "Continue to choose a time"), log=log)
+    press_and_wait(page, "Enter")
+    assert page.locator("h1").inner_text().strip() == "Choose a time for your assessment"
+    # Choosing a time by keyboard is tests/browser/test_browser_picker.py; this patient would rather be called.
+    tab_until(page, by_text("button", "I’d rather you phone me"), log=log)
     press_and_wait(page, "Enter")
     screenshot(page, "keyboard-confirmation")
     assert page.get_by_role("heading", name="Request sent").is_visible()
@@ -240,7 +244,8 @@ def send_a_request_as_a_patient(page, live_server) -> str:
     page.get_by_label("Morning (8am to 12 noon)").check()
     go(page, continue_on, page)
     page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
-    go(page, page.get_by_role("button", name="Send my request").click)
+    go(page, page.get_by_role("button", name="Continue to choose a time").click)
+    go(page, page.get_by_role("button", name="I’d rather you phone me").click)  # reception calls: the request stays New
     reference = page.locator(".reference").inner_text()
     assert REFERENCE.fullmatch(reference)
     return reference
@@ -281,7 +286,7 @@ def test_a_receptionist_finds_a_request_by_reference_and_marks_it_contacted(page
 
 
 def test_the_journey_works_with_javascript_switched_off(browser, live_server):
-    """Progressive enhancement: scripts only help; with them off a patient can still send a request."""
+    """Progressive enhancement: scripts only help; with them off a patient can still choose a time and book it."""
     context = browser.new_context(viewport=VIEWPORTS["phone"], java_script_enabled=False)
     page = context.new_page()
     page.viewport_name = "phone-no-js"
@@ -299,10 +304,15 @@ def test_the_journey_works_with_javascript_switched_off(browser, live_server):
         page.get_by_label("Morning (8am to 12 noon)").check()
         continue_on(page)
         page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
-        with page.expect_navigation():
-            page.get_by_role("button", name="Send my request").click()
+        for button in ("Continue to choose a time", None, "Continue", "Confirm booking"):
+            if button is None:  # the times page: choose a time
+                screenshot(page, "times-without-javascript")
+                page.get_by_role("radio").nth(1).check()
+                continue
+            with page.expect_navigation():
+                page.get_by_role("button", name=button, exact=True).click()
         screenshot(page, "confirmation-without-javascript")
-        assert page.get_by_role("heading", name="Request sent").is_visible()
+        assert page.get_by_role("heading", name="Assessment booked").is_visible()
         assert REFERENCE.fullmatch(page.locator(".reference").inner_text())
     finally:
         context.close()
