@@ -67,8 +67,8 @@ def _linkable_accounts(practitioner) -> list[tuple[str, str]]:
 
 
 def _practitioner_form(practitioner) -> PractitionerForm:
-    data = {}
-    if practitioner is not None:
+    data = {}  # a post is read as sent: a field left out is missing, not the stored value
+    if practitioner is not None and request.method != "POST":
         data = {"name": practitioner.name, "sites": practitioner.site_codes, "active": "yes" if practitioner.active else "no",
                 "staff_account": str(practitioner.staff_user_id or "")}
     return PractitionerForm(data=data, sites=_site_pairs(), accounts=_linkable_accounts(practitioner))
@@ -226,6 +226,8 @@ def setup_extra():
 
 
 def _rules_form() -> RulesForm:
+    if request.method == "POST":
+        return RulesForm()  # read as sent: a field left out is missing, not the stored value
     rules, kind = diary.booking_rules(), diary.assessment_type(current_app.config["APPOINTMENT_MINUTES"])
     values = {"notice_working_days": rules.notice_working_days, "horizon_days": rules.horizon_days, "step_minutes": rules.step_minutes,
               "minutes": kind.minutes, "buffer_minutes": kind.buffer_minutes}

@@ -359,3 +359,11 @@ def test_the_rules_form_says_what_is_wrong_keeps_the_answers_and_stores_nothing(
     assert error_messages(response.get_data(as_text=True)) == messages
     assert 'name="horizon_days" type="text" value="' + html.escape(changes.get("horizon_days", "28")) in body
     assert snapshot(app) == before
+
+
+def test_a_field_left_out_of_a_post_is_missing_not_the_stored_value(app, admin):
+    person_id = new_practitioner(app, "Nell Harrow")
+    response = admin.post(f"/staff/setup/practitioners/{person_id}", {"sites": "riverside", "active": "yes"})
+    assert error_messages(response.get_data(as_text=True)) == ["Enter their name"]
+    response = admin.post("/staff/setup/rules", {name: value for name, value in RULES.items() if name != "minutes"})
+    assert error_messages(response.get_data(as_text=True)) == ["Enter the length"]
