@@ -138,9 +138,11 @@ def free_slots(
 
     Clock changes: a wall time the clocks skip is never offered, and a wall time they repeat is
     offered once, as its first occurrence. A session bound the clocks skip means the instant they go
-    forward (a session from 01:30 on the spring change starts at 02:00 BST); a repeated one means its
-    first occurrence.
+    forward (a session from 01:30 on the spring change starts at 02:00 BST, its grid still counted
+    from 01:30); a repeated one means its first occurrence.
     """
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
     today = now.astimezone(LONDON).date()
     if rules.notice_working_days == 0:
         first = today
@@ -165,22 +167,24 @@ def free_slots(
                 _micros(extra.starts_at), _micros(extra.ends_at))
         for extra in exceptions if extra.kind == "extra" and chosen(extra.practitioner_id, extra.site_code)
     ]
-    blockers = _blockers(busy, [away for away in exceptions if away.kind == "away"],
-                         {(window.practitioner_id, window.site_code) for window in windows})
     length = (rules.minutes + rules.buffer_minutes) * MINUTE
     step = rules.step_minutes * MINUTE
-    starts: list[tuple[int, int, str]] = []
-    for window in windows:
-        lowest, highest = max(window.starts, earliest), min(window.ends - length, latest - 1)
+    pairs = {(window.practitioner_id, window.site_code) for window in windows}
+    blockers = _blockers(busy, [away for away in exceptions if away.kind == "away"], pairs)
+    free_at: dict[int, set[tuple[int, str]]] = defaultdict(set)  # start -> (practitioner, site) free then
+    for practitioner_id, site, starts, ends, anchor in windows:
+        lowest, highest = max(starts, earliest), min(ends - length, latest - 1)
         if lowest > highest:
             continue
-        block_starts, block_ends = blockers[window.practitioner_id, window.site_code]
-        if window.anchor is None:
-            free = _free_on_steady_grid(window.starts, lowest, highest, step, length, block_starts, block_ends)
+        block_starts, block_ends = blockers[practitioner_id, site]
+        if anchor is None:
+            free = _free_on_steady_grid(starts, lowest, highest, step, length, block_starts, block_ends)
         else:
-            free = _free_across_clock_change(window.anchor, lowest, highest, rules.step_minutes, length, block_starts, block_ends)
-        starts.extend((start, window.practitioner_id, window.site_code) for start in free)
-    return _slots(sorted(set(starts)), rules.minutes * MINUTE)
+            free = _free_across_clock_change(anchor, lowest, highest, rules.step_minutes, length, block_starts, block_ends)
+        pair = (practitioner_id, site)
+        for start in free:
+            free_at[start].add(pair)
+    return _slots(free_at, rules.minutes * MINUTE)
 
 
 def _free_on_steady_grid(anchor: int, lowest: int, highest: int, step: int, length: int,
@@ -216,17 +220,13 @@ def _free_across_clock_change(anchor: datetime, lowest: int, highest: int, step_
             free.append(start)
 
 
-def _slots(starts: list[tuple[int, int, str]], minutes: int) -> list[Slot]:
-    """Slots built from (start, practitioner, site), each instant made into a datetime once."""
-    datetimes: dict[int, datetime] = {}
-
-    def at(micros: int) -> datetime:
-        moment = datetimes.get(micros)
-        if moment is None:
-            moment = datetimes[micros] = EPOCH + timedelta(microseconds=micros)
-        return moment
-
-    return [Slot(practitioner_id, site, at(start), at(start + minutes)) for start, practitioner_id, site in starts]
+def _slots(free_at: dict[int, set[tuple[int, str]]], minutes: int) -> list[Slot]:
+    """The slots in order of (start, practitioner, site), each instant made a datetime once."""
+    slots: list[Slot] = []
+    for start in sorted(free_at):
+        times = (_datetime(start), _datetime(start + minutes))
+        slots += [Slot._make(pair + times) for pair in sorted(free_at[start])]
+    return slots
 
 
 def _weekly_windows(sessions: list[WorkingSession], first: date, last: date, closed_days: frozenset[date]) -> list[_Window]:
@@ -265,24 +265,30 @@ def _blockers(busy: Iterable[Busy], aways: list[DiaryException],
     for appointment in busy:
         appointments[appointment.practitioner_id].append((_micros(appointment.starts_at), _micros(appointment.ends_at)))
     away_times = [(away.practitioner_id, away.site_code, _micros(away.starts_at), _micros(away.ends_at)) for away in aways]
+    merged: dict[tuple[int, tuple[tuple[int, int], ...]], tuple[list[int], list[int]]] = {}
     blockers = {}
     for practitioner_id, site_code in pairs:
-        intervals = appointments[practitioner_id] + [
-            (starts, ends) for who, where, starts, ends in away_times
-            if who in (None, practitioner_id) and where in (None, site_code)
-        ]
-        block_starts: list[int] = []
-        block_ends: list[int] = []
-        for starts, ends in sorted(intervals):
-            if ends <= starts:
-                continue  # an empty interval overlaps nothing
-            if block_ends and starts <= block_ends[-1]:
-                block_ends[-1] = max(block_ends[-1], ends)
-            else:
-                block_starts.append(starts)
-                block_ends.append(ends)
-        blockers[practitioner_id, site_code] = (block_starts, block_ends)
+        applicable = tuple((starts, ends) for who, where, starts, ends in away_times
+                           if who in (None, practitioner_id) and where in (None, site_code))
+        if (practitioner_id, applicable) not in merged:  # the sites a practitioner works at mostly share one list
+            merged[practitioner_id, applicable] = _merged(appointments[practitioner_id] + list(applicable))
+        blockers[practitioner_id, site_code] = merged[practitioner_id, applicable]
     return blockers
+
+
+def _merged(intervals: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The starts and ends of the union of half-open intervals, in order."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue  # an empty interval overlaps nothing
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
 def _working_days_after(today: date, count: int, closed_days: frozenset[date]) -> date:
@@ -365,7 +371,8 @@ def nearest(slots: Iterable[Slot], target: datetime, limit: int) -> list[Slot]:
 
 def slot_value(slot: Slot) -> str:
     """A short text naming a slot in a form: practitioner, site and UTC start to the minute, e.g. "12.riverside.20261203T1000Z"."""
-    return f"{slot.practitioner_id}.{slot.site_code}.{slot.starts_at.astimezone(timezone.utc):%Y%m%dT%H%MZ}"
+    starts = slot.starts_at.astimezone(timezone.utc)  # %Y is not zero-padded before year 1000 everywhere, so spelt out
+    return f"{slot.practitioner_id}.{slot.site_code}.{starts.year:04}{starts.month:02}{starts.day:02}T{starts.hour:02}{starts.minute:02}Z"
 
 
 def parse_slot_value(text: object) -> tuple[int, str, datetime] | None:
