@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.pages.routes import bp as pages_bp
     from intake.staff import booking_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
+    from intake.staff import setup_routes  # noqa: F401  (the clinic set-up views join the staff blueprint)
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)

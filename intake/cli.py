@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import inspect
 
+from intake.appointments.demo import seed_demo_clinic
 from intake.journey.services import purge_expired_drafts
 from intake.mail.outbox import send_pass
 from intake.platform.extensions import db
@@ -111,8 +112,25 @@ def set_staff_password(email: str) -> None:
     click.echo(f"Password changed for {user.email}.")
 
 
+clinic_cli = AppGroup("clinic", help="The clinic's diary (practitioners are set up at /staff/setup/).")
+
+
+@clinic_cli.command("demo")
+def demo_clinic() -> None:
+    """Add a demo clinic (invented practitioners with weekly hours) to a diary that has no practitioners."""
+    _require_tables()
+    sites = [site.code for site in current_app.config["CLINIC_SITES"]]
+    added = seed_demo_clinic(sites, current_app.config["APPOINTMENT_MINUTES"])
+    db.session.commit()
+    if added:
+        click.echo(f"Demo clinic: added {added} practitioners with weekly hours at {', '.join(sites)}.")
+    else:
+        click.echo("Demo clinic: the diary already has practitioners, so nothing was added.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app."""
+    app.cli.add_command(clinic_cli)
     app.cli.add_command(drafts_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(staff_cli)

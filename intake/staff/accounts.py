@@ -39,6 +39,13 @@ def find_staff(email: str) -> StaffUser | None:
     return db.session.execute(select(StaffUser).where(StaffUser.email == normalise_email(email))).scalar_one_or_none()
 
 
+def clinician_accounts(also: int | None = None) -> list[StaffUser]:
+    """Active clinician accounts by name (and the account `also`, whatever it is now): those a
+    practitioner in the diary can be linked to."""
+    query = select(StaffUser).where(((StaffUser.role == "clinician") & StaffUser.active.is_(True)) | (StaffUser.id == (also or 0)))
+    return list(db.session.execute(query.order_by(StaffUser.name, StaffUser.id)).scalars())
+
+
 def create_staff(email: str, name: str, role: str, password: str) -> StaffUser:
     """Add a staff account (the caller commits)."""
     if role not in ROLES:

@@ -14,7 +14,9 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select
 
-from intake.appointments.models import Appointment
+from intake.appointments.models import (
+    Appointment, AppointmentType, BookingRules, DiaryException, Practitioner, PractitionerSite, WorkingHours,
+)
 from intake.journey.models import AssessmentRequest, Draft
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
@@ -25,6 +27,8 @@ from tests.factories import STAFF_PASSWORD, Staff, booking_form, valid_answers
 ALL_ROLES = frozenset(ROLES)
 DESK = frozenset({"reception", "admin"})
 ADMIN = frozenset({"admin"})
+# What clinic set-up changes: a refused request leaves all of it as it was.
+DIARY_SET_UP = (Practitioner, PractitionerSite, WorkingHours, DiaryException, BookingRules, AppointmentType)
 # Audit actions that a page view or a sign-in adds by design; anything else is a change.
 PASSIVE_AUDIT_ACTIONS = ("view_request", "login")
 
@@ -46,6 +50,14 @@ ROLE_CASES = [
     ("audit log", "GET", "/staff/audit", ADMIN),
     ("email problems", "GET", "/staff/outbox", DESK),
     ("retry an email", "POST", "/staff/outbox/{msg}/retry", DESK),
+    # Clinic set-up: each form posts to its own page's address, so these name every set-up view.
+    ("clinic set-up", "GET", "/staff/setup/", ADMIN),
+    ("add a practitioner", "GET", "/staff/setup/practitioners/new", ADMIN),
+    ("everyone's weekly hours", "GET", "/staff/setup/hours", ADMIN),
+    ("diary exceptions", "GET", "/staff/setup/exceptions", ADMIN),
+    ("add time away", "GET", "/staff/setup/exceptions/away", ADMIN),
+    ("add an extra session", "GET", "/staff/setup/exceptions/extra", ADMIN),
+    ("booking rules", "GET", "/staff/setup/rules", ADMIN),
 ]
 
 
@@ -78,6 +90,7 @@ def snapshot(app) -> dict:
             "staff": sorted(db.session.execute(
                 select(StaffUser.email, StaffUser.active, StaffUser.session_version, StaffUser.password_hash)
             ).all()),
+            "diary": [sorted(tuple(row) for row in db.session.execute(select(*model.__table__.columns)).all()) for model in DIARY_SET_UP],
         }
 
 

@@ -26,6 +26,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 # WCAG 2.2 A and AA, plus axe's best practices (heading order, landmarks, one main, ...).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 STAFF_EMAIL = "rita@clinic.example"
+ADMIN_EMAIL = "ada@clinic.example"
 
 
 def require_browser() -> None:
@@ -64,6 +65,7 @@ def live_server(tmp_path_factory):
     with app.app_context():
         create_schema()
     new_staff(app, "reception", email=STAFF_EMAIL, name="Rita Reception")
+    new_staff(app, "admin", email=ADMIN_EMAIL, name="Ada Admin")
     for name, sites in (("Clara Clinician", ("riverside", "canal-side")), ("Priya Physio", ("riverside", "west-green"))):
         new_practitioner(app, name, sites=sites)
     server = make_server("127.0.0.1", 0, app, threaded=True)
