@@ -14,8 +14,10 @@ run are valid in the servers.
 Pages: the home page; a question page (GET /book/where-it-hurts, rotating 64 live draft
 sessions); the full submission (benchmarks/wrk/journey.lua: start, GET and POST of every
 question page with its form token, check, send, confirmation, one patient a connection);
-an article; the back-office list signed in. Any answer other than the expected status (or
-redirect) fails the run. Targets: question page at least 0.3 of bare's requests/s; the
+an article; the back-office list signed in; the free-times page a routine patient sees after
+consenting (GET /book/time, rotating 64 such drafts, at the demo clinic with 400 booked
+appointments); reception's week diary of a site (GET /staff/diary/week). Any answer other than
+the expected status (or redirect) fails the run. Targets: question page at least 0.3 of bare's requests/s; the
 submission's requests at least 0.15 of bare's requests/s (journeys/s is reported beside);
 p99 under 50 ms for every page.
 
@@ -51,7 +53,12 @@ from tests.support.mail_server import free_port  # noqa: E402
 from staff_list import migrate_afresh, seed  # noqa: E402
 
 from intake import create_app  # noqa: E402
+from intake.appointments import diary, services as booking  # noqa: E402
+from intake.appointments.demo import seed_demo_clinic  # noqa: E402
+from intake.appointments.slots import slot_value  # noqa: E402
+from intake.journey.models import AssessmentRequest  # noqa: E402
 from intake.platform.extensions import db  # noqa: E402
+from intake.platform.timeutil import utcnow  # noqa: E402
 from intake.platform.security import HONEYPOT_FIELD  # noqa: E402
 from intake.staff import accounts  # noqa: E402
 
@@ -63,6 +70,7 @@ CONNECTIONS = 16
 QUESTION_PAGE = "/book/where-it-hurts"
 DRAFT_SESSIONS = 64
 SEEDED_REQUESTS = 1000
+BOOKED_APPOINTMENTS = 400
 STAFF_EMAIL = "load@clinic.example"
 P99_TARGET_MS = 50.0
 # The same for every server measured: production's, with gunicorn's start and stop notices left out.
@@ -140,7 +148,9 @@ def prepare(database_url: str, folder: Path) -> list[Target]:
         migrate_afresh()
         seed(SEEDED_REQUESTS)
         accounts.create_staff(STAFF_EMAIL, "Load Reception", "reception", STAFF_PASSWORD)
+        seed_demo_clinic([site.code for site in app.config["CLINIC_SITES"]], app.config["APPOINTMENT_MINUTES"])
         db.session.commit()
+        book_appointments(app, BOOKED_APPOINTMENTS)
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
@@ -150,6 +160,12 @@ def prepare(database_url: str, folder: Path) -> list[Target]:
         patient.start()
         assert patient.answer("about-you", valid_answers()["about-you"]).status_code == 303
         drafts.append(session_cookie(patient.client))
+    choosing = []
+    for _ in range(DRAFT_SESSIONS):
+        patient = Patient(app.test_client())
+        patient.answer_all()
+        assert patient.submit().headers["Location"].endswith("/book/time"), "a routine patient is offered times"
+        choosing.append(session_cookie(patient.client))
     staff = Staff(app.test_client())
     assert staff.login(STAFF_EMAIL).status_code == 303
     plan = journey_plan(app.test_client())
@@ -159,6 +175,7 @@ def prepare(database_url: str, folder: Path) -> list[Target]:
 
     (folder / "drafts.txt").write_text("\n".join(drafts) + "\n")
     (folder / "staff.txt").write_text(session_cookie(staff.client) + "\n")
+    (folder / "choosing.txt").write_text("\n".join(choosing) + "\n")
     (folder / "journey.txt").write_text("".join("\t".join(map(str, step)) + "\n" for step in plan))
     return [
         Target("home page", "/", "page.lua"),
@@ -166,7 +183,29 @@ def prepare(database_url: str, folder: Path) -> list[Target]:
         Target(f"full submission ({len(plan)} requests each)", "/", "journey.lua", (str(folder / "journey.txt"),), 0.15, CONNECTIONS),
         Target("article page", f"/articles/{article}", "page.lua"),
         Target("back-office list", "/staff/", "page.lua", (str(folder / "staff.txt"),)),
+        Target("free times (patient)", "/book/time", "page.lua", (str(folder / "choosing.txt"),)),
+        Target("week diary (reception)", "/staff/diary/week?site=riverside", "page.lua", (str(folder / "staff.txt"),)),
     ]
+
+
+def book_appointments(app, count: int) -> None:
+    """Book `count` of the seeded requests into free times across the sites, as reception would."""
+    now = utcnow()
+    with app.app_context():
+        free = diary.free_times(now, default_minutes=app.config["APPOINTMENT_MINUTES"], for_staff=True)
+        request_ids = db.session.execute(db.select(AssessmentRequest.id).order_by(AssessmentRequest.id).limit(count)).scalars().all()
+        receptionist = accounts.find_staff(STAFF_EMAIL).id
+        booked = 0
+        for slot in free[::3]:  # every third free time, so the diary keeps gaps as a real one does
+            if booked == len(request_ids):
+                break
+            try:
+                booking.book(request_ids[booked], booking.Choice.parse(slot_value(slot)), now=now,
+                             default_minutes=app.config["APPOINTMENT_MINUTES"], booked_by_id=receptionist)
+            except booking.BookingError:
+                continue  # overlaps one booked a moment ago: try the next
+            booked += 1
+        db.session.commit()
 
 
 def wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
