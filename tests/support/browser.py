@@ -114,7 +114,10 @@ def page(request, browser):
 
 
 def screenshot(page, name: str) -> None:
-    """Keep a full-page picture for people to look at (test-output/ is git-ignored)."""
+    """Keep a full-page picture for people to look at (test-output/ is git-ignored), when
+    SCREENSHOTS=1 asks for them: taking them costs a fifth of the browser tests' time."""
+    if os.environ.get("SCREENSHOTS") != "1":
+        return
     folder = SCREENSHOTS / page.viewport_name
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)

@@ -24,11 +24,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from intake import create_app
-from intake.journey.models import StatusCount
+from intake.journey.models import REQUEST_STATUSES, StatusCount
 from intake.platform.extensions import db
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -37,6 +37,7 @@ _current_schemas: set[str] = set()  # databases whose tables are exactly the mod
 _numbers = itertools.count()
 _sqlite_folder: Path | None = None
 _sqlite_template: Path | None = None
+_emptying_scripts: dict[str, str] = {}
 
 
 def postgresql_url(suffix: str = "") -> str:
@@ -109,19 +110,29 @@ def empty_database() -> None:
         shutil.copyfile(_schema_template(), path)
         return
     if db.engine.dialect.name == "postgresql" and str(db.engine.url) in _current_schemas:
-        # DELETE, not TRUNCATE: on tables this small it takes milliseconds, TRUNCATE a third of a second.
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
-            sequences = connection.execute(text(
-                "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) FROM information_schema.sequences"
-            )).scalars().all()
-            for sequence in sequences:  # ids start at 1 again, as in a new database
-                connection.execute(text("SELECT setval(CAST(:sequence AS regclass), 1, false)"), {"sequence": sequence})
-        StatusCount.create_rows()
-        db.session.commit()
+            connection.exec_driver_sql(_emptying_script(connection))
         return
     create_schema()
+
+
+def _emptying_script(connection) -> str:
+    """One script that empties every table, sets every sequence back to 1 and adds the status
+    counts' rows: a single round trip per test instead of one per table and sequence.
+
+    DELETE, not TRUNCATE: on tables this small it takes milliseconds, TRUNCATE a third of a second.
+    """
+    url = str(connection.engine.url)
+    if url not in _emptying_scripts:
+        sequences = connection.execute(text(
+            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) FROM information_schema.sequences"
+        )).scalars().all()
+        statements = [f"DELETE FROM {table.name}" for table in reversed(db.metadata.sorted_tables)]
+        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
+        statements.append(str(insert(StatusCount).values([{"status": status, "requests": 0} for status in REQUEST_STATUSES])
+                              .compile(connection, compile_kwargs={"literal_binds": True})))
+        _emptying_scripts[url] = ";\n".join(statements)
+    return _emptying_scripts[url]
 
 
 def _schema_template() -> Path:
