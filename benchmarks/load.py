@@ -13,7 +13,8 @@ run are valid in the servers.
 
 Pages: the home page; a question page (GET /book/where-it-hurts, rotating 64 live draft
 sessions); the full submission (benchmarks/wrk/journey.lua: start, GET and POST of every
-question page with its form token, check, send, confirmation, one patient a connection);
+question page with its form token, check, consent, the free times, "I'd rather you phone me",
+confirmation, one patient a connection);
 an article; the back-office list signed in; the free-times page a routine patient sees after
 consenting (GET /book/time, rotating 64 such drafts, at the demo clinic with 400 booked
 appointments); reception's week diary of a site (GET /staff/diary/week). Any answer other than
@@ -125,10 +126,12 @@ def journey_plan(client) -> list[tuple[str, str, int, str, str]]:
         sent = patient.answer(slug, fields)
         body = urlencode({**fields, HONEYPOT_FIELD: ""}, doseq=True)  # browsers send the hidden box empty
         plan += [("GET", "<location>", 200, "", ""), ("POST", f"/book/{slug}", 303, sent.headers["Location"], body)]
-    assert patient.submit().status_code == 303
+    assert patient.submit().headers["Location"].endswith("/book/time"), "a routine patient is offered times"
     plan += [
         ("GET", "<location>", 200, "", ""),
-        ("POST", "/book/check", 303, "/book/confirmation/", urlencode({"consent": "y", HONEYPOT_FIELD: ""})),
+        ("POST", "/book/check", 303, "/book/time", urlencode({"consent": "y", HONEYPOT_FIELD: ""})),
+        ("GET", "<location>", 200, "", ""),
+        ("POST", "/book/time/phone-me", 303, "/book/confirmation/", urlencode({HONEYPOT_FIELD: ""})),
         ("GET", "<location>", 200, "", ""),
     ]
     return plan

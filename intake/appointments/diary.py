@@ -7,6 +7,9 @@ pure); this module only gathers its inputs from the database.
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -22,6 +25,7 @@ from intake.appointments.models import (
     AppointmentType,
     BookingRules,
     DiaryException,
+    DiaryVersion,
     Practitioner,
     PractitionerSite,
     WorkingHours,
@@ -31,6 +35,11 @@ from intake.platform.timeutil import LONDON
 
 # Reception may book any free time from now on, further ahead than patients may.
 STAFF_HORIZON_DAYS = 183
+# Free times kept, by diary version, day and question: the most recently used this many.
+KEEP_FREE_TIMES = 256
+DIARY_VERSION = select(DiaryVersion.token, DiaryVersion.version).where(DiaryVersion.id == 1)
+_kept: OrderedDict[tuple, list[slots.Slot]] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def booking_rules() -> BookingRules:
@@ -89,11 +98,51 @@ def free_times(
     ignoring: int | None = None,
 ) -> list[slots.Slot]:
     """The free times of active practitioners, within the booking rules and the given days
-    (as if the appointment `ignoring`, being moved, were not there).
+    (as if the appointment `ignoring`, being moved, were not there), starting after `now`.
 
-    Three reads: working hours of active practitioners at the sites they work at, the
-    exceptions and the appointments that reach into the window.
+    They are worked out once per version of the diary and day (see DiaryVersion): the day's
+    times from its start, of which those still to come are returned. One read when they are
+    kept already.
     """
+    stamp = db.session.execute(DIARY_VERSION).first()
+    day_start = _start_of(now.astimezone(LONDON).date())
+    arguments = dict(
+        default_minutes=default_minutes, for_staff=for_staff, site_code=site_code, first_day=first_day, last_day=last_day,
+        practitioner_ids=None if practitioner_ids is None else tuple(sorted(practitioner_ids)), ignoring=ignoring,
+    )
+    key = None if stamp is None else (stamp.token, stamp.version, day_start, tuple(arguments.items()))
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+    if found is None:
+        found = _worked_out(day_start, **arguments)
+        if key is not None:
+            with _kept_lock:
+                _kept[key] = found
+                while len(_kept) > KEEP_FREE_TIMES:
+                    _kept.popitem(last=False)
+    return found[bisect_right(found, now, key=_start):]
+
+
+def _start(slot: slots.Slot) -> datetime:
+    return slot.starts_at
+
+
+def _worked_out(
+    now: datetime,
+    *,
+    default_minutes: int,
+    for_staff: bool,
+    site_code: str | None,
+    practitioner_ids: Collection[int] | None,
+    first_day: date | None,
+    last_day: date | None,
+    ignoring: int | None,
+) -> list[slots.Slot]:
+    """The free times from the database, by the slot engine: the rules, the working hours of
+    active practitioners at the sites they work at, the exceptions and the appointments that
+    reach into the window."""
     rules = booking_rules()
     engine = engine_rules(rules, assessment_type(default_minutes), for_staff=for_staff)
     today = now.astimezone(LONDON).date()

@@ -8,9 +8,10 @@ practitioner: an exclusion constraint on PostgreSQL, triggers on SQLite (see `NO
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, Time, event, func, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, String, Time, event, func, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -195,4 +196,53 @@ def _overlap_ranges_need_btree_gist(table, connection, **kw) -> None:
 @event.listens_for(Appointment.__table__, "after_create")
 def _refuse_overlaps_on_sqlite(table, connection, **kw) -> None:
     for statement in NO_OVERLAP.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
+
+
+class DiaryVersion(db.Model):
+    """A number the database raises whenever the diary changes (any of DIARY_TABLES), so the free
+    times worked out from one version can be kept and reused until the next change.
+
+    `token` names this database's diary: a copy or a rebuilt database starts a token of its own,
+    so times kept for one are never taken for another's.
+    """
+
+    __tablename__ = "diary_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    token: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+DIARY_TABLES = (
+    "practitioners", "practitioner_sites", "working_hours", "diary_exceptions", "appointment_types", "booking_rules", "appointments",
+)
+_BUMP = "UPDATE diary_version SET version = version + 1"
+
+
+def diary_version_ddl(dialect: str, token: str) -> list[str]:
+    """The row and the triggers that raise the diary's version on every change (migration 0010 runs the same)."""
+    statements = [f"INSERT INTO diary_version (id, token, version) VALUES (1, '{token}', 0)"]
+    if dialect == "postgresql":
+        statements.append(f"CREATE OR REPLACE FUNCTION bump_diary_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_BUMP}; RETURN NULL; END $$")
+        statements += [
+            f"CREATE OR REPLACE TRIGGER {table}_bump_diary_version AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION bump_diary_version()"
+            for table in DIARY_TABLES
+        ]
+    elif dialect == "sqlite":
+        statements += [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_bump_diary_version_{event} AFTER {event.upper()} ON {table} BEGIN {_BUMP}; END"
+            for table in DIARY_TABLES for event in ("insert", "update", "delete")
+        ]
+    return statements
+
+
+@event.listens_for(db.metadata, "after_create")
+def _version_the_diary(metadata, connection, tables=(), **kw) -> None:
+    """With the tables built from the models (tests): the version row and its triggers, once every table exists."""
+    if DiaryVersion.__table__ not in tables:
+        return
+    for statement in diary_version_ddl(connection.dialect.name, secrets.token_hex(16)):
         connection.exec_driver_sql(statement)

@@ -1,0 +1,79 @@
+"""Free times are worked out once per version of the diary: any change to the diary, however it
+is written, raises the version in the same transaction, so kept times are never stale."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from sqlalchemy import delete, insert, select, update
+
+from intake.appointments import diary
+from intake.appointments.models import Appointment, DiaryException, DiaryVersion, Practitioner, WorkingHours
+from intake.journey.models import AssessmentRequest
+from intake.platform.extensions import db
+from tests.factories import new_practitioner, new_request
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)  # a Monday
+
+
+def times(when: datetime = NOW) -> list[str]:
+    return [f"{slot.practitioner_id}@{slot.local:%a %-d %b %H:%M}" for slot in diary.free_times(when, default_minutes=45, site_code="riverside")]
+
+
+def version() -> int:
+    return db.session.execute(select(DiaryVersion.version)).scalar_one()
+
+
+def test_every_change_to_the_diary_raises_its_version_and_shows_at_once(app):
+    clara = new_practitioner(app, "Clara Clinician", hours=((1, time(9), time(11)),))  # Tuesdays 09:00-11:00
+    reference = new_request(app)
+    with app.app_context():
+        request_id = db.session.execute(select(AssessmentRequest.id).where(AssessmentRequest.reference == reference)).scalar_one()
+        before = times()
+        assert before[0] == f"{clara}@Tue 1 Dec 09:00" and times() == before  # asked again: the same, kept
+        changes = [
+            insert(Appointment).values(
+                request_id=request_id, practitioner_id=clara, site_code="riverside", starts_at=datetime(2026, 12, 1, 9, tzinfo=timezone.utc),
+                minutes=45, buffer_minutes=15, blocked_until=datetime(2026, 12, 1, 10, tzinfo=timezone.utc), cancelled=False, sequence=0,
+                cancel_reason="", created_at=NOW, updated_at=NOW),
+            update(Appointment).values(cancelled=True),
+            update(WorkingHours).values(ends=time(12)),
+            insert(DiaryException).values(kind="away", starts_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+                                          ends_at=datetime(2026, 12, 2, tzinfo=timezone.utc), note=""),
+            delete(DiaryException),
+            update(Practitioner).values(active=False),
+        ]
+        seen = [before]
+        for change in changes:
+            was = version()
+            db.session.execute(change)
+            db.session.commit()
+            assert version() > was, change
+            seen.append(times())
+        assert f"{clara}@Tue 1 Dec 09:00" not in seen[1] and f"{clara}@Tue 1 Dec 10:00" in seen[1]  # booked
+        assert seen[2] == before  # cancelled: free again
+        assert f"{clara}@Tue 1 Dec 11:00" in seen[3]  # longer hours
+        assert not any(time_.startswith(f"{clara}@Tue 1 Dec") for time_ in seen[4])  # away that day
+        assert seen[5] == seen[3]  # back
+        assert seen[6] == []  # no longer taking appointments
+
+
+def test_the_times_kept_for_a_day_leave_out_those_already_past(app):
+    new_practitioner(app, "Clara Clinician", hours=((0, time(9), time(17)),))  # Mondays
+    with app.app_context():
+        staff_times = [slot.starts_at for slot in diary.free_times(NOW, default_minutes=45, for_staff=True, site_code="riverside")]
+        later = [slot.starts_at for slot in diary.free_times(NOW.replace(hour=14), default_minutes=45, for_staff=True, site_code="riverside")]
+        assert min(staff_times) > NOW and min(later) > NOW.replace(hour=14)
+        assert later == [moment for moment in staff_times if moment > NOW.replace(hour=14)]
+
+
+def test_another_database_at_the_same_version_never_gets_this_ones_times(app):
+    """A copied or rebuilt database may reach the same version number: its own token keeps them apart."""
+    new_practitioner(app, "Clara Clinician")
+    with app.app_context():
+        kept_for = db.session.execute(select(DiaryVersion.version)).scalar_one()
+        assert times() != []
+        db.session.execute(delete(WorkingHours))
+        db.session.execute(update(DiaryVersion).values(token="another-database", version=kept_for))
+        db.session.commit()
+        assert times() == []
