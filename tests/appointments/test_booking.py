@@ -17,7 +17,8 @@ from intake.appointments.models import Appointment, Practitioner
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
-from intake.platform.timeutil import LONDON, today_in_london
+from intake.appointments.slots import slot_value
+from intake.platform.timeutil import LONDON, today_in_london, utcnow
 from tests.factories import UTC, book_appointment, booking_form, free_slot, new_practitioner, new_request, update_request
 from tests.support.back_office import audit_events, error_messages, request_value
 
@@ -168,7 +169,10 @@ def test_a_practitioner_cannot_be_double_booked_and_each_invite_has_its_own_uid(
 
 def _refusals(desk) -> dict[str, tuple[str, str, str]]:
     """case: (the request's status, the slot value posted, what the message says)."""
-    free = free_slot(desk.app)
+    with desk.app.app_context():  # a free time two or more days ahead: its day's 03:00 is to come, whatever the hour now
+        later = [slot for slot in diary.free_times(utcnow(), default_minutes=45, for_staff=True, site_code="riverside")
+                 if slot.local.date() >= today_in_london() + timedelta(days=2)]
+    free = slot_value(later[0])
     clara, site, stamp = free.split(".")
     return {
         "time in the past": ("new", f"{clara}.{site}.20200106T1000Z", "That time has passed"),
