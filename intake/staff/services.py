@@ -48,6 +48,9 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin,
         raise StaffError("To give the patient a new time, cancel the appointment (the patient is emailed).")
     if not can_become(request.status, new_status):
         raise StaffError(refusal(request.status, new_status))
+    if new_status == "cancelled" and any(appointment.starts_at > now for appointment in appointments.active_appointments(request.id)):
+        # The patient must hear of it, and their calendar event must go: only the cancel form does both.
+        raise StaffError("To cancel a booked assessment, cancel the appointment with a reason (the patient is emailed).")
     if new_status in APPOINTMENT_ENDING:
         # The appointment is not going ahead (or was missed): it no longer counts as booked.
         appointments.cancel_appointments(request.id, now, reason=f"Request marked {STATUS_WORDS[new_status].lower()}")

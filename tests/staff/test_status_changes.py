@@ -10,7 +10,8 @@ from intake.journey.models import REQUEST_STATUSES
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
 from intake.staff import accounts as staff_accounts, services as staff_services
-from tests.support.back_office import audit_events, error_messages, request_id
+from tests.factories import book_appointment, new_practitioner, new_request, outbox, sign_in
+from tests.support.back_office import audit_events, error_messages, request_id, request_value
 
 
 # --- 3. status transitions ----------------------------------------------------------------
@@ -62,3 +63,19 @@ def test_a_refused_status_change_says_why(desk, current, target, explanation):
     response = desk.staff.post(desk.path("status"), {"status": target})
     assert response.status_code == 400
     assert any(explanation in message for message in error_messages(response.get_data(as_text=True))), error_messages(response.get_data(as_text=True))
+
+
+def test_a_booked_assessment_still_to_come_is_cancelled_through_its_appointment_so_the_patient_hears(app, make_staff):
+    """Marking it "cancelled" on the status form would leave the patient expecting it, with the event
+    still in their calendar: reception is sent to the cancel form, which emails them."""
+    reception = make_staff("reception")
+    new_practitioner(app, "Clara Clinician")
+    reference = new_request(app)
+    book_appointment(app, reference, reception)
+    emails_before = len(outbox(app))
+    staff = sign_in(app, reception)
+    response = staff.post(f"/staff/requests/{reference}/status", {"status": "cancelled"}, form_path=f"/staff/requests/{reference}")
+    assert response.status_code == 400
+    assert error_messages(response.get_data(as_text=True)) == [
+        "To cancel a booked assessment, cancel the appointment with a reason (the patient is emailed)."]
+    assert request_value(app, reference, "status") == "booked" and len(outbox(app)) == emails_before
