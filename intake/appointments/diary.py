@@ -205,6 +205,14 @@ def _exceptions(starts: datetime, ends: datetime) -> list[slots.DiaryException]:
     ]
 
 
+def time_away(starts: datetime, ends: datetime, site_code: str) -> list[DiaryException]:
+    """Time away (anyone's, or everyone's) reaching into a span at a site (or at every site)."""
+    return list(db.session.execute(select(DiaryException).where(
+        DiaryException.kind == "away", DiaryException.starts_at < ends, DiaryException.ends_at > starts,
+        (DiaryException.site_code == site_code) | DiaryException.site_code.is_(None),
+    ).order_by(DiaryException.starts_at)).scalars())
+
+
 def practitioners(site_code: str | None = None, *, include_inactive: bool = False) -> list[Practitioner]:
     """Practitioners (working at a site, when given), by name."""
     query = select(Practitioner).order_by(Practitioner.name, Practitioner.id)

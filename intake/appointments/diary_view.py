@@ -91,14 +91,26 @@ class Session:
     ends_at: datetime
 
 
+@dataclass(frozen=True)
+class Away:
+    """Time away from the diary (UTC): one practitioner's, or everyone's when `practitioner_id` is None."""
+
+    practitioner_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    note: str = ""
+
+
 @dataclass
 class Cell:
     """One practitioner in one row: "appointment" (one starts here), "during" (one continues),
-    "free" (a bookable time starts here), "busy" (working, nothing bookable) or "off"."""
+    "free" (a bookable time starts here), "away" (time away, with its note), "busy" (working,
+    nothing bookable) or "off"."""
 
     kind: str
     entries: list[Entry] = field(default_factory=list)
     free: list[datetime] = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -116,7 +128,8 @@ def sessions_on(day: date, hours: Iterable[tuple[int, time, time]]) -> list[Sess
 
 
 def day_rows(
-    day: date, columns: Sequence[Column], sessions: Sequence[Session], entries: Sequence[Entry], free: Iterable[Slot], step_minutes: int
+    day: date, columns: Sequence[Column], sessions: Sequence[Session], entries: Sequence[Entry], free: Iterable[Slot], step_minutes: int,
+    away: Sequence[Away] = (),
 ) -> list[Row]:
     """The day's rows, one every `step_minutes` of real time, from the first working time or
     appointment to the last; none when nobody works or is booked. On a clock-change day the
@@ -138,14 +151,25 @@ def day_rows(
     while cursor < last:
         stop = cursor + step
         rows.append(Row(cursor, clock_label(cursor, with_zone), [
-            _cell(column.practitioner_id, cursor, stop, sessions, entries, free_starts.get(column.practitioner_id, ())) for column in columns
+            _cell(column.practitioner_id, cursor, stop, sessions, entries, free_starts.get(column.practitioner_id, ()), away)
+            for column in columns
         ]))
         cursor = stop
+    for position in range(len(columns)):  # a note is said once, where the time away is first shown
+        said = None
+        for row in rows:
+            cell = row.cells[position]
+            if cell.kind != "away":
+                said = None
+            elif cell.note == said:
+                cell.note = ""
+            else:
+                said = cell.note
     return rows
 
 
 def _cell(practitioner_id: int, starts: datetime, ends: datetime, sessions: Sequence[Session], entries: Sequence[Entry],
-          free_starts: Iterable[datetime]) -> Cell:
+          free_starts: Iterable[datetime], away: Sequence[Away]) -> Cell:
     theirs = [entry for entry in entries if entry.practitioner_id == practitioner_id]
     beginning = [entry for entry in theirs if starts <= entry.starts_at < ends]
     if beginning:
@@ -156,6 +180,10 @@ def _cell(practitioner_id: int, starts: datetime, ends: datetime, sessions: Sequ
     if free:
         return Cell("free", free=free)
     working = any(session.practitioner_id == practitioner_id and session.starts_at < ends and session.ends_at > starts for session in sessions)
+    if working:
+        for time_away in away:
+            if time_away.practitioner_id in (None, practitioner_id) and time_away.starts_at < ends and time_away.ends_at > starts:
+                return Cell("away", note=time_away.note)
     return Cell("busy" if working else "off")
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from intake.appointments import diary
-from intake.appointments.diary_view import Column, Entry, Row, WeekDay, changes_clocks, day_rows, day_span, sessions_on, week_days
+from intake.appointments.diary_view import Away, Column, Entry, Row, WeekDay, changes_clocks, day_rows, day_span, sessions_on, week_days
 from intake.appointments.models import Appointment, Practitioner
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
@@ -101,7 +101,8 @@ def day_view(site_code: str, day: date, now: datetime, *, default_minutes: int) 
     hours: dict[int, list[str]] = {}
     for pid, begins, finishes in weekly:
         hours.setdefault(pid, []).append(f"{begins:%H:%M}–{finishes:%H:%M}")
-    rows = day_rows(day, shown, sessions_on(day, weekly), entries, free, rules.step_minutes)
+    away = [] if closed else [Away(row.practitioner_id, row.starts_at, row.ends_at, row.note) for row in diary.time_away(starts, ends, site_code)]
+    rows = day_rows(day, shown, sessions_on(day, weekly), entries, free, rules.step_minutes, away)
     return DayView(day, shown, rows, hours, closed, entries, changes_clocks(day))
 
 

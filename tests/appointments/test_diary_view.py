@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from intake.appointments.diary_view import (
-    LAST_DAY, Column, Entry, changes_clocks, day_rows, day_span, monday_of, parse_day, sessions_on, week_days,
+    Away, LAST_DAY, Column, Entry, changes_clocks, day_rows, day_span, monday_of, parse_day, sessions_on, week_days,
 )
 from intake.appointments.slots import Slot
 
@@ -71,6 +71,18 @@ def test_cells_show_an_appointment_where_it_starts_while_it_lasts_free_times_wor
         "10:00": ["busy", "free"], "10:15": ["free", "busy"], "10:30": ["busy", "busy"], "10:45": ["busy", "busy"],
     }
     assert rows[1].cells[0].entries == [entry]
+
+
+def test_time_away_is_labelled_where_they_would_work_with_its_note_said_once():
+    """Clara away 09:30-10:30 (a course), the whole clinic closed from 10:45: her column says so."""
+    day = date(2026, 12, 3)
+    at = lambda hour, minute=0: datetime(2026, 12, 3, hour, minute, tzinfo=UTC)  # noqa: E731
+    away = [Away(1, at(9, 30), at(10, 30), "Training course"), Away(None, at(10, 45), at(12), "Staff meeting")]
+    rows = day_rows(day, [CLARA], sessions_on(day, [(1, time(9), time(11))]), [], [Slot(1, "riverside", at(9), at(9, 45))], 15, away)
+    assert [(row.label, row.cells[0].kind, row.cells[0].note) for row in rows] == [
+        ("09:00", "free", ""), ("09:15", "busy", ""), ("09:30", "away", "Training course"), ("09:45", "away", ""),
+        ("10:00", "away", ""), ("10:15", "away", ""), ("10:30", "busy", ""), ("10:45", "away", "Staff meeting"),
+    ]
 
 
 def test_an_appointment_off_the_grid_is_shown_in_the_row_it_starts_in():

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import event
 
+from intake.appointments.models import DiaryException
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON, today_in_london
@@ -185,3 +186,24 @@ def test_the_week_and_day_views_take_a_handful_of_queries_however_many_appointme
     after = (_queries(app, staff.client, week), _queries(app, staff.client, day_path))
     assert after == before
     assert max(after) <= 14, after
+
+
+def test_time_away_shows_in_the_day_view_with_its_note_as_text(app, booked_clinic):
+    """Clara is away from 11:00 to 13:00 on the booked day (a note with markup in it), and the whole
+    clinic is closed from 16:00 at Riverside only: reception sees why those hours have no free times."""
+    day, clara = booked_clinic["day"], booked_clinic["clara"]
+    at = lambda hour: datetime.combine(day, time(hour), LONDON).astimezone(timezone.utc)  # noqa: E731
+    with app.app_context():
+        db.session.add_all([
+            DiaryException(kind="away", practitioner_id=clara, starts_at=at(11), ends_at=at(13), note="<b>Course</b>"),
+            DiaryException(kind="away", site_code="riverside", starts_at=at(16), ends_at=at(18), note="Staff meeting"),
+            DiaryException(kind="away", site_code="west-green", starts_at=at(9), ends_at=at(18), note="West Green closed"),
+        ])
+        db.session.commit()
+    staff = sign_in(app, booked_clinic["reception"])
+    raw = staff.client.get(f"/staff/diary?site=riverside&day={day}").get_data(as_text=True)
+    assert "&lt;b&gt;Course&lt;/b&gt;" in raw and "<b>Course" not in raw
+    body = html.unescape(raw)
+    assert re.search(r'<th scope="row" class="diary__time">11:00</th>\s*<td class="diary__cell diary__cell--away">Away: <b>Course</b>', body)
+    assert body.count("Away: <b>Course</b>") == 1 and body.count("Away: Staff meeting") == 2  # once in each column
+    assert "West Green closed" not in body
