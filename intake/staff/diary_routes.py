@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from intake.appointments import diary as appointments_diary
 from intake.appointments.diary_view import FIRST_DAY, LAST_DAY, monday_of, parse_day
+from intake.clinic.sites import site_by_code
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import diary
 from intake.staff.forms import DiaryQuery, WeekQuery
@@ -27,7 +28,7 @@ def _query(form_class=DiaryQuery):
     sites = current_app.config["CLINIC_SITES"]
     query = form_class(request.args, sites)
     valid = query.validate()
-    site = next((site for site in sites if site.code == query.site.data and not query.site.errors), sites[0])
+    site = (None if query.site.errors else site_by_code(sites, query.site.data)) or sites[0]
     today = utcnow().astimezone(LONDON).date()
     day = (parse_day(query.day.data) if query.day.data and not query.day.errors else None) or today
     return query, site, day, today, 200 if valid else 400

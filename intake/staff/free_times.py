@@ -15,7 +15,7 @@ from flask import current_app, request
 from intake.appointments import diary
 from intake.appointments.diary_view import parse_day
 from intake.appointments.slots import Slot, slot_value
-from intake.clinic.sites import Site
+from intake.clinic.sites import Site, site_by_code
 from intake.platform.timeutil import LONDON
 from intake.staff.forms import DiaryQuery
 
@@ -55,7 +55,7 @@ def free_times_for(patient_site: str, now: datetime, *, moving: int | None = Non
     chosen = parse_day(query.day.data) if not query.day.errors else None
     first_day = min(max(chosen or today, today), last_day)
     site_code = query.site.data if query.site.data and not query.site.errors else patient_site
-    site = next((site for site in sites if site.code == site_code), None) or sites[0]
+    site = site_by_code(sites, site_code) or sites[0]
     found = diary.free_times(
         now, default_minutes=current_app.config["APPOINTMENT_MINUTES"], for_staff=True, site_code=site.code,
         first_day=first_day, last_day=first_day + timedelta(days=DAYS_SHOWN - 1), ignoring=moving,

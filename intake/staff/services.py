@@ -14,7 +14,7 @@ from sqlalchemy import select
 from intake.appointments import diary, services as appointments
 from intake.appointments.models import Appointment, Practitioner
 from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, THROUGH_CANCELLING, TRANSITIONS, can_become, refusal
-from intake.clinic.sites import Site
+from intake.clinic.sites import Site, site_by_code
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_appointment_email
 from intake.platform.extensions import db
@@ -87,7 +87,7 @@ def book(
         user, "book", request.id, now, starts_at=appointment.starts_at.isoformat(), clinician=appointment.practitioner.name,
         site=appointment.site_code, **{"from": earlier_status},
     )
-    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings)
+    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings)
 
 
 def _at_a_time_on_offer(slot_value: str, now: datetime, default_minutes: int, change: Callable[[appointments.Choice], Appointment],
@@ -129,7 +129,7 @@ def move(
     audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
     request.updated_at = now
     return queue_appointment_email(
-        RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings, change="moved",
+        RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings, change="moved",
     )
 
 
@@ -149,7 +149,7 @@ def cancel(
     request.status = then
     request.updated_at = now
     return queue_appointment_email(
-        RequestDetails.of(request), appointment_details(appointment, now), _site(sites, appointment.site_code), settings, change="cancelled",
+        RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings, change="cancelled",
     )
 
 
@@ -158,10 +158,6 @@ def appointment_details(appointment, now: datetime) -> AppointmentDetails:
     return AppointmentDetails(
         appointment.id, appointment.starts_at, appointment.minutes, now, appointment.practitioner.name, appointment.sequence
     )
-
-
-def _site(sites: list[Site], code: str) -> Site | None:
-    return next((site for site in sites if site.code == code), None)
 
 
 def add_note(request: AssessmentRequest, body: str, user: StaffLogin, now: datetime) -> RequestNote:
