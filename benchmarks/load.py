@@ -23,7 +23,7 @@ submission's requests at least 0.15 of bare's requests/s (journeys/s is reported
 p99 under 50 ms for every page.
 
 Run: .venv/bin/python benchmarks/load.py [--database-url URL] [--ratelimit-storage-uri URI]
-     [--workers N] [--seconds 10]
+     [--workers N] [--seconds 10] [--only "free times" --only "week diary"]
 """
 
 from __future__ import annotations
@@ -297,13 +297,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, help="gunicorn workers for every server (default: gunicorn.conf.py's)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
     parser.add_argument("--warm-up", type=int, default=3, help="length of the unmeasured run before each")
+    parser.add_argument("--only", action="append", default=[], metavar="WORDS",
+                        help="measure only the pages whose name holds these words (may be given again)")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         gunicorn_flags = GUNICORN_SETTINGS + (["--workers", str(arguments.workers)] if arguments.workers else [])
         print(f"database: {arguments.database_url.split('@')[-1]}; rate limits: {arguments.ratelimit_storage_uri}; "
               f"gunicorn {' '.join(gunicorn_flags)}")
-        targets = prepare(arguments.database_url, folder)
+        targets = [target for target in prepare(arguments.database_url, folder)
+                   if not arguments.only or any(words in target.name for words in arguments.only)]
         settings = app_settings(arguments.database_url, arguments.ratelimit_storage_uri)
         bare_target = Target("bare Flask hello", "/", "page.lua")
         # Both servers run side by side; each page is measured right after the bare view, so a
