@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from intake.appointments import diary
-from intake.appointments.models import Practitioner
 from intake.appointments.services import BookingError, Choice, offered
 from intake.appointments.slots import DAY_CODES, TIME_BANDS, Slot, suits
 from intake.clinic.sites import Site, site_by_code
 from intake.journey.journey import Answers
-from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 
 # A page shows at most this many times, over at most this many days: short enough for a phone.
@@ -99,12 +97,12 @@ class Page:
     names: dict[int, str]  # the practitioners' names, by id
 
 
-def page_of_times(wishes: Wishes, view: View, *, now: datetime, default_minutes: int) -> Page:
+def page_of_times(wishes: Wishes, view: View, *, now: datetime, default_minutes: int, setup: diary.Clinic) -> Page:
     """The free times at the view's site: those that suit the patient first, unless every time
     was asked for or none suits; a page of up to PAGE_TIMES times over up to PAGE_DAYS days."""
     today = now.astimezone(LONDON).date()
     first_day = view.starting.date() if view.starting else today
-    found = diary.free_times(now, default_minutes=default_minutes, site_code=view.site.code, first_day=first_day)
+    found = diary.free_times(now, default_minutes=default_minutes, site_code=view.site.code, first_day=first_day, setup=setup)
     if view.starting is not None:
         found = [slot for slot in found if slot.starts_at >= view.starting]
     suited = [] if view.every_time else [
@@ -112,12 +110,7 @@ def page_of_times(wishes: Wishes, view: View, *, now: datetime, default_minutes:
         if suits(slot, wishes.days, wishes.times) and (wishes.earliest is None or slot.local.date() >= wishes.earliest)
     ]
     days, later = by_day(suited or found)
-    return Page(days, later, bool(suited), not view.every_time and not suited and bool(found), practitioner_names())
-
-
-def practitioner_names() -> dict[int, str]:
-    """The names of the practitioners patients can book, by id (a handful of rows)."""
-    return {practitioner.id: practitioner.name for practitioner in diary.practitioners()}
+    return Page(days, later, bool(suited), not view.every_time and not suited and bool(found), setup.names())
 
 
 def by_day(found: list[Slot]) -> tuple[list[tuple[date, list[Slot]]], datetime | None]:
@@ -133,19 +126,15 @@ def by_day(found: list[Slot]) -> tuple[list[tuple[date, list[Slot]]], datetime |
     return list(days.items()), None
 
 
-def last_bookable_day(today: date) -> date:
+def last_bookable_day(today: date, setup: diary.Clinic) -> date:
     """The last day patients may book, by the clinic's rules."""
-    return today + timedelta(days=diary.booking_rules().horizon_days)
-
-
-def booking_allowed() -> bool:
-    """Whether the clinic lets patients choose their own times."""
-    return diary.booking_rules().patients_choose_times
+    return today + timedelta(days=setup.rules.horizon_days)
 
 
 def self_booking_open(now: datetime, *, default_minutes: int) -> bool:
     """Whether patients may choose their own time now: the clinic allows it and has a free time at some site."""
-    return booking_allowed() and bool(diary.free_times(now, default_minutes=default_minutes))
+    setup = diary.clinic(default_minutes)
+    return setup.rules.patients_choose_times and bool(diary.free_times(now, default_minutes=default_minutes, setup=setup))
 
 
 @dataclass(frozen=True)
@@ -158,7 +147,7 @@ class ChosenTime:
     practitioner: str
 
 
-def chosen_time(value: str | None, *, now: datetime, default_minutes: int, sites: list[Site]) -> ChosenTime:
+def chosen_time(value: str | None, *, now: datetime, default_minutes: int, sites: list[Site], setup: diary.Clinic) -> ChosenTime:
     """The free time a form's slot value names, checked as booking will check it.
 
     Raises BookingError (the message for the patient) for anything that is not a time patients
@@ -168,8 +157,8 @@ def chosen_time(value: str | None, *, now: datetime, default_minutes: int, sites
         raise BookingError("Choose a time for your assessment")
     choice = Choice.parse(value)
     site = site_by_code(sites, choice.site_code)
-    horizon = timedelta(days=diary.booking_rules().horizon_days + 1)
+    horizon = timedelta(days=setup.rules.horizon_days + 1)
     if site is None or choice.starts_at > now + horizon:
         raise BookingError(NOT_SHOWN)
     slot = offered(choice, now, default_minutes=default_minutes)
-    return ChosenTime(choice, slot, site, db.session.get(Practitioner, slot.practitioner_id).name)
+    return ChosenTime(choice, slot, site, setup.names()[slot.practitioner_id])

@@ -61,12 +61,12 @@ def booked_between(starts: datetime, ends: datetime, *, site_code: str | None = 
     ]
 
 
-def columns(site_code: str, entries: list[Entry]) -> list[Column]:
+def columns(setup: diary.Clinic, site_code: str, entries: list[Entry]) -> list[Column]:
     """The site's active practitioners, and anyone with an appointment shown (deactivated or moved away since)."""
     booked = {entry.practitioner_id: entry.details.practitioner_name for entry in entries}
     found = [
         Column(person.id, person.name, person.active)
-        for person in diary.practitioners(site_code, include_inactive=True) if person.active or person.id in booked
+        for person in setup.practitioners(site_code, include_inactive=True) if person.active or person.id in booked
     ]
     shown = {column.practitioner_id for column in found}
     return found + [Column(pid, name, False) for pid, name in booked.items() if pid not in shown]
@@ -88,14 +88,17 @@ class DayView:
 def day_view(site_code: str, day: date, now: datetime, *, default_minutes: int) -> DayView:
     """One site's day in the diary."""
     starts, ends = day_span(day)
+    setup = diary.clinic(default_minutes)
     entries = booked_between(starts, ends, site_code=site_code)
-    shown = columns(site_code, entries)
+    shown = columns(setup, site_code, entries)
     active = {column.practitioner_id for column in shown if column.active}
-    free = diary.free_times(now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=day, last_day=day)
-    rules = diary.booking_rules()
+    free = diary.free_times(
+        now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=day, last_day=day, setup=setup
+    )
+    rules = setup.rules
     closed = day in diary.closed_days(rules.bank_holidays, day, day)
     weekly = [] if closed else [
-        (pid, begins, finishes) for pid, _, weekday, begins, finishes in diary.weekly_hours(site_code=site_code)
+        (pid, begins, finishes) for pid, _, weekday, begins, finishes in setup.weekly_hours(site_code=site_code)
         if weekday == day.weekday() and pid in active
     ]
     hours: dict[int, list[str]] = {}
@@ -118,11 +121,14 @@ class WeekView:
 def week_view(site_code: str, monday: date, now: datetime, *, default_minutes: int) -> WeekView:
     """One site's week in the diary."""
     sunday = monday + timedelta(days=6)
+    setup = diary.clinic(default_minutes)
     entries = booked_between(day_span(monday)[0], day_span(sunday)[1], site_code=site_code)
-    shown = columns(site_code, entries)
+    shown = columns(setup, site_code, entries)
     active = {column.practitioner_id for column in shown if column.active}
-    free = diary.free_times(now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=monday, last_day=sunday)
-    hours = [(pid, weekday, begins, finishes) for pid, _, weekday, begins, finishes in diary.weekly_hours(site_code=site_code) if pid in active]
+    free = diary.free_times(
+        now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=monday, last_day=sunday, setup=setup
+    )
+    hours = [(pid, weekday, begins, finishes) for pid, _, weekday, begins, finishes in setup.weekly_hours(site_code=site_code) if pid in active]
     return WeekView(monday, shown, week_days(monday, shown, hours, entries, free))
 
 

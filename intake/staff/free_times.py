@@ -56,11 +56,12 @@ def free_times_for(patient_site: str, now: datetime, *, moving: int | None = Non
     first_day = min(max(chosen or today, today), last_day)
     site_code = query.site.data if query.site.data and not query.site.errors else patient_site
     site = site_by_code(sites, site_code) or sites[0]
+    setup = diary.clinic(current_app.config["APPOINTMENT_MINUTES"])
     found = diary.free_times(
         now, default_minutes=current_app.config["APPOINTMENT_MINUTES"], for_staff=True, site_code=site.code,
-        first_day=first_day, last_day=first_day + timedelta(days=DAYS_SHOWN - 1), ignoring=moving,
+        first_day=first_day, last_day=first_day + timedelta(days=DAYS_SHOWN - 1), ignoring=moving, setup=setup,
     )
-    names = {person.id: person.name for person in diary.practitioners(site.code, include_inactive=True)}
+    names = setup.names()
     groups: dict[date, list[tuple[str, str]]] = {}
     for slot in found:
         groups.setdefault(slot.local.date(), []).append((slot_value(slot), f"{slot.local:%H:%M} with {names.get(slot.practitioner_id, '')}"))

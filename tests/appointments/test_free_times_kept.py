@@ -1,14 +1,17 @@
-"""Free times are worked out once per version of the diary: any change to the diary, however it
-is written, raises the version in the same transaction, so kept times are never stale."""
+"""Free times, and the clinic's set-up they come from, are worked out once per version of the
+diary: any change to the diary, however it is written, raises the version in the same
+transaction, so what is kept is never stale."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from intake.appointments import diary
-from intake.appointments.models import Appointment, DiaryException, DiaryVersion, Practitioner, WorkingHours
+from intake.appointments.models import (
+    Appointment, AppointmentType, BookingRules, DiaryException, DiaryVersion, Practitioner, PractitionerSite, WorkingHours,
+)
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from tests.factories import new_practitioner, new_request
@@ -77,3 +80,44 @@ def test_another_database_at_the_same_version_never_gets_this_ones_times(app):
         db.session.execute(update(DiaryVersion).values(token="another-database", version=kept_for))
         db.session.commit()
         assert times() == []
+
+
+def statements_during(app, action) -> list[str]:
+    """The SQL statements `action` sends (inside an app context)."""
+    sent: list[str] = []
+    listener = lambda *args: sent.append(" ".join(args[2].split()))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return [statement for statement in sent if not statement.upper().startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_the_clinic_set_up_is_read_once_per_version_and_every_change_shows_at_once(app):
+    """Rules, the assessment, practitioners, their sites and weekly hours: read with the first
+    question at a version, then only the version is read until something changes."""
+    clara = new_practitioner(app, "Clara Clinician", hours=((1, time(9), time(11)),))
+    with app.app_context():
+        first = diary.clinic(45)
+        [only] = statements_during(app, lambda: diary.clinic(45))
+        assert "FROM diary_version" in only
+        assert diary.clinic(45) is first
+        assert (first.rules.horizon_days, first.kind.minutes, first.names()) == (42, 45, {clara: "Clara Clinician"})
+        assert first.weekly_hours() == [(clara, "riverside", 1, time(9), time(11))]
+        changes = [
+            (insert(BookingRules).values(id=1, notice_working_days=2, horizon_days=21, step_minutes=30, bank_holidays="scotland",
+                                         patients_choose_times=False),
+             lambda setup: (setup.rules.horizon_days, setup.rules.patients_choose_times) == (21, False)),
+            (insert(AppointmentType).values(code="initial-assessment", name="Free initial assessment", minutes=60, buffer_minutes=10),
+             lambda setup: (setup.kind.minutes, setup.kind.buffer_minutes) == (60, 10)),
+            (update(Practitioner).values(name="Clara Physio"), lambda setup: setup.names() == {clara: "Clara Physio"}),
+            (insert(PractitionerSite).values(practitioner_id=clara, site_code="canal-side"),
+             lambda setup: setup.practitioners("canal-side")[0].id == clara),
+            (update(WorkingHours).values(ends=time(12)), lambda setup: setup.weekly_hours()[0][4] == time(12)),
+            (update(Practitioner).values(active=False), lambda setup: setup.practitioners() == []),
+        ]
+        for change, shows in changes:
+            db.session.execute(change)
+            db.session.commit()
+            assert shows(diary.clinic(45)), change

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from intake.appointments import diary, services as appointments, slots
 from intake.appointments.models import Appointment, BookingRules, Practitioner
@@ -464,3 +464,21 @@ def test_posts_without_a_form_token_store_nothing(app, patient, clara):
     assert patient.client.post("/book/time/phone-me", data={}).status_code == 400
     assert count(app, AssessmentRequest) == 0
 
+
+
+def test_the_times_page_seen_again_reads_only_the_draft_and_the_diary_version(app, patient, clara):
+    """The clinic's set-up and its free times are kept per version of the diary, so a patient
+    paging through times costs two small reads, however many practitioners and sessions."""
+    to_the_times(patient)
+    with app.app_context():
+        engine = db.engine
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert patient.client.get("/book/time").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    tables = sorted(re.search(r"FROM (\w+)", statement).group(1) for statement in sent
+                    if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")))
+    assert tables == ["diary_version", "drafts"]

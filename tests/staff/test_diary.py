@@ -184,8 +184,10 @@ def test_the_week_and_day_views_take_a_handful_of_queries_however_many_appointme
     for number in range(11):
         book_appointment(app, new_request(app, first=f"Patient{chr(65 + number)}"), reception, free_slot(app, day=day))
     after = (_queries(app, staff.client, week), _queries(app, staff.client, day_path))
-    assert after == before
-    assert max(after) <= 14, after
+    assert after == before and max(after) <= 12, after
+    # Seen again at the same version of the diary, its set-up and free times are kept: the staff
+    # member, the version, the appointments with their patients (and the day's time away).
+    assert (_queries(app, staff.client, week), _queries(app, staff.client, day_path)) == (3, 4)
 
 
 def test_time_away_shows_in_the_day_view_with_its_note_as_text(app, booked_clinic):
