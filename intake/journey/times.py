@@ -14,6 +14,7 @@ from intake.journey import offers, services
 from intake.journey.forms import ChooseTimeForm, ConfirmTimeForm, PhoneMeForm
 from intake.journey.routes import bp, checkable_draft, remember_and_confirm, see_other, send_request
 from intake.journey.services import LiveDraft
+from intake.platform.database import reads_only
 from intake.platform.extensions import limiter
 from intake.platform.timeutil import today_in_london, utcnow
 
@@ -22,6 +23,7 @@ VIEW_ARGUMENTS = ("site", "from", "all")
 
 
 @bp.get("/time")
+@reads_only
 def choose_time():
     """Show free times at the patient's clinic, those that suit them first."""
     draft, setup, elsewhere = _booking_draft()

@@ -1,5 +1,6 @@
 """The reception diary's views, on the `staff` blueprint: a site's day and week, a practitioner's
-printable day list, and a clinician's own day. They only read; every role may see them.
+printable day list, and a clinician's own day. They only read (without a transaction: `reads_only`);
+every role may see them.
 
 The site and the day come from the query string and are checked (`DiaryQuery`): a bad one gets
 the page for the site's today with a message next to the field, and a 400.
@@ -15,6 +16,7 @@ from flask_login import current_user
 from intake.appointments import diary as appointments_diary
 from intake.appointments.diary_view import FIRST_DAY, LAST_DAY, monday_of, parse_day
 from intake.clinic.sites import site_by_code
+from intake.platform.database import reads_only
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import diary
 from intake.staff.forms import DiaryQuery, WeekQuery
@@ -54,6 +56,7 @@ def clock(moment: datetime) -> str:
 
 
 @bp.get("/diary")
+@reads_only
 @roles(*ALL_ROLES)
 def diary_day():
     """A site's day: practitioners as columns, their appointments, hours and free times."""
@@ -64,6 +67,7 @@ def diary_day():
 
 
 @bp.get("/diary/week")
+@reads_only
 @roles(*ALL_ROLES)
 def diary_week():
     """A site's week: a row per day, a column per practitioner."""
@@ -75,6 +79,7 @@ def diary_week():
 
 
 @bp.get(f"/diary/practitioners/<int(max={MAX_ROW_ID}):practitioner_id>")
+@reads_only
 @roles(*ALL_ROLES)
 def practitioner_day(practitioner_id: int):
     """A practitioner's day at every site, to print: time, patient, reference, phone, urgency."""
@@ -87,6 +92,7 @@ def practitioner_day(practitioner_id: int):
 
 
 @bp.get("/diary/mine")
+@reads_only
 @roles(*ALL_ROLES)
 def my_day():
     """The signed-in clinician's own day, if their sign-in is linked to a practitioner."""

@@ -26,6 +26,7 @@ from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
 from intake.mail.outbox import background_sender
 from intake.mail.services import NotRetryable, failing_messages, retry_message
+from intake.platform.database import reads_only
 from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import accounts, services
@@ -156,6 +157,7 @@ def logout():
 
 
 @bp.get("/")
+@reads_only
 @roles(*ALL_ROLES)
 def requests():
     """The list of requests, flagged first, with filters, search, counts and pages."""

@@ -1,8 +1,9 @@
 """What makes pages fast must not change what they show, or whose data they hold.
 
 Unanswered question pages are rendered once per process and reused (intake.platform.page_cache); a page that only
-reads does so in one round trip, and pooled connections are pinged only after sitting idle
-(intake.platform.database).
+reads does so in one round trip, the pages marked `reads_only` (the diary, the free times, the
+back office's list) read without a transaction, and pooled connections are pinged only after
+sitting idle (intake.platform.database).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event
 
-from tests.factories import CSRF_PATTERN, Patient, valid_answers
+from tests.factories import CSRF_PATTERN, Patient, free_slot, new_practitioner, new_request, sign_in, valid_answers, book_appointment
 from intake.platform import database
 from intake.journey import routes
 from intake.platform.extensions import db
@@ -164,6 +165,32 @@ def test_showing_a_question_page_costs_one_round_trip(postgresql_app, tmp_path):
     with RoundTrips(postgresql_app, tmp_path) as trips:
         assert patient.client.get("/book/where-it-hurts").status_code == 200
         assert trips.count() == 1
+
+
+def test_pages_that_only_read_take_no_transaction_and_leave_none_behind(postgresql_app, tmp_path, make_staff):
+    """Seen again, the week diary reads the staff member, the diary's version and the week's
+    appointments; the free-times page the draft and the version; no BEGIN, no ROLLBACK. The
+    connection goes back to the pool in its usual mode, so the next write is a transaction."""
+    app = postgresql_app
+    reception = make_staff("reception")
+    new_practitioner(app, "Clara Clinician")
+    slot = free_slot(app)
+    book_appointment(app, new_request(app), reception, slot)
+    staff = sign_in(app, reception)
+    patient = Patient(app.test_client())
+    patient.answer_all()
+    assert patient.submit().headers["Location"].endswith("/book/time")
+    pages = ((staff.client, "/staff/diary/week?site=riverside", 3), (patient.client, "/book/time", 2), (staff.client, "/staff/", None))
+    for client, path, expected in pages:
+        assert client.get(path).status_code == 200  # what the page keeps is now kept
+        with RoundTrips(app, tmp_path) as trips:
+            assert client.get(path).status_code == 200
+            trace = trips.path.read_text()
+            assert "BEGIN" not in trace and "ROLLBACK" not in trace, path
+            assert expected is None or trips.count() == expected, (path, trips.count())
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.connection.dbapi_connection.autocommit is False
 
 
 def test_a_connection_idle_for_a_while_is_pinged_first_and_replaced_if_dead(postgresql_app, tmp_path, monkeypatch):
