@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from intake.appointments import diary
 from intake.appointments.diary_view import Away, Column, Entry, Row, WeekDay, changes_clocks, day_rows, day_span, sessions_on, week_days
@@ -20,56 +21,62 @@ from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 
 
-@dataclass(frozen=True)
-class Booked:
-    """What the diary and the day list show of an appointment and its patient."""
+class Booked(NamedTuple):
+    """What the diary and the day list show of an appointment's patient."""
 
-    appointment_id: int
     reference: str
     first_name: str
     last_name: str
     phone: str
     urgency: str
     site_code: str
-    practitioner_name: str
-    minutes: int
 
 
-def booked_between(starts: datetime, ends: datetime, *, site_code: str | None = None, practitioner_id: int | None = None) -> list[Entry]:
-    """Appointments (not cancelled) starting in a span, with their patients: one query, earliest first."""
-    query = (
-        select(
-            Appointment.id, Appointment.practitioner_id, Appointment.site_code, Appointment.starts_at, Appointment.minutes,
-            Appointment.blocked_until, AssessmentRequest.reference, AssessmentRequest.first_name, AssessmentRequest.last_name,
-            AssessmentRequest.phone_display, AssessmentRequest.phone, AssessmentRequest.urgency, Practitioner.name,
-        )
-        .join(AssessmentRequest, AssessmentRequest.id == Appointment.request_id)
-        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-        .where(Appointment.cancelled.is_(False), Appointment.starts_at >= starts, Appointment.starts_at < ends)
-        .order_by(Appointment.starts_at, Appointment.practitioner_id)
+# Appointments (not cancelled) starting in a span of time, with their patients, earliest first:
+# built once, for a site's diary or a practitioner's day list.
+_BOOKED = (
+    select(
+        Appointment.practitioner_id, Appointment.site_code, Appointment.starts_at, Appointment.minutes, Appointment.blocked_until,
+        AssessmentRequest.reference, AssessmentRequest.first_name, AssessmentRequest.last_name, AssessmentRequest.phone_display,
+        AssessmentRequest.phone, AssessmentRequest.urgency,
     )
-    if site_code is not None:
-        query = query.where(Appointment.site_code == site_code)
-    if practitioner_id is not None:
-        query = query.where(Appointment.practitioner_id == practitioner_id)
+    .join(AssessmentRequest, AssessmentRequest.id == Appointment.request_id)
+    .where(Appointment.cancelled.is_(False), Appointment.starts_at >= bindparam("starts"), Appointment.starts_at < bindparam("ends"))
+    .order_by(Appointment.starts_at, Appointment.practitioner_id)
+)
+BOOKED_AT_SITE = _BOOKED.where(Appointment.site_code == bindparam("site_code"))
+BOOKED_WITH = _BOOKED.where(Appointment.practitioner_id == bindparam("practitioner_id"))
+
+
+def booked_at_site(starts: datetime, ends: datetime, site_code: str) -> list[Entry]:
+    """A site's appointments starting in a span, with their patients."""
+    return _entries(db.session.execute(BOOKED_AT_SITE, {"starts": starts, "ends": ends, "site_code": site_code}))
+
+
+def booked_with(starts: datetime, ends: datetime, practitioner_id: int) -> list[Entry]:
+    """A practitioner's appointments starting in a span, at every site, with their patients."""
+    return _entries(db.session.execute(BOOKED_WITH, {"starts": starts, "ends": ends, "practitioner_id": practitioner_id}))
+
+
+def _entries(rows) -> list[Entry]:
     return [
         Entry(row.practitioner_id, row.starts_at, row.starts_at + timedelta(minutes=row.minutes), row.blocked_until, Booked(
-            row.id, row.reference, row.first_name, row.last_name, row.phone_display or row.phone, row.urgency, row.site_code,
-            row.name, row.minutes,
+            row.reference, row.first_name, row.last_name, row.phone_display or row.phone, row.urgency, row.site_code,
         ))
-        for row in db.session.execute(query)
+        for row in rows
     ]
 
 
 def columns(setup: diary.Clinic, site_code: str, entries: list[Entry]) -> list[Column]:
     """The site's active practitioners, and anyone with an appointment shown (deactivated or moved away since)."""
-    booked = {entry.practitioner_id: entry.details.practitioner_name for entry in entries}
+    booked = {entry.practitioner_id for entry in entries}
     found = [
         Column(person.id, person.name, person.active)
         for person in setup.practitioners(site_code, include_inactive=True) if person.active or person.id in booked
     ]
     shown = {column.practitioner_id for column in found}
-    return found + [Column(pid, name, False) for pid, name in booked.items() if pid not in shown]
+    names = setup.names()
+    return found + [Column(pid, names.get(pid, ""), False) for pid in sorted(booked - shown, key=lambda pid: names.get(pid, ""))]
 
 
 @dataclass
@@ -89,7 +96,7 @@ def day_view(site_code: str, day: date, now: datetime, *, default_minutes: int) 
     """One site's day in the diary."""
     starts, ends = day_span(day)
     setup = diary.clinic(default_minutes)
-    entries = booked_between(starts, ends, site_code=site_code)
+    entries = booked_at_site(starts, ends, site_code)
     shown = columns(setup, site_code, entries)
     active = {column.practitioner_id for column in shown if column.active}
     free = diary.free_times(
@@ -122,7 +129,7 @@ def week_view(site_code: str, monday: date, now: datetime, *, default_minutes: i
     """One site's week in the diary."""
     sunday = monday + timedelta(days=6)
     setup = diary.clinic(default_minutes)
-    entries = booked_between(day_span(monday)[0], day_span(sunday)[1], site_code=site_code)
+    entries = booked_at_site(day_span(monday)[0], day_span(sunday)[1], site_code)
     shown = columns(setup, site_code, entries)
     active = {column.practitioner_id for column in shown if column.active}
     free = diary.free_times(
@@ -134,7 +141,7 @@ def week_view(site_code: str, monday: date, now: datetime, *, default_minutes: i
 
 def practitioner_day(practitioner_id: int, day: date) -> list[Entry]:
     """A practitioner's appointments on a day, at every site, earliest first."""
-    return booked_between(*day_span(day), practitioner_id=practitioner_id)
+    return booked_with(*day_span(day), practitioner_id)
 
 
 def practitioner(practitioner_id: int) -> Practitioner | None:
