@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
@@ -10,7 +12,7 @@ from typing import Any, Protocol
 
 from flask import render_template
 from icalendar import Calendar, Event
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from intake.clinic import vocabulary
 from intake.clinic.sites import Site
@@ -18,7 +20,12 @@ from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.platform.timeutil import LONDON
 
+log = logging.getLogger(__name__)
+
 SUBJECT_PREFIXES = {"emergency": "[EMERGENCY] ", "urgent": "[URGENT] ", "routine": ""}
+# The emails a stranger can make the app send to any address by submitting the form; the cap
+# on acknowledgements per address counts these.
+ACKNOWLEDGEMENT_KINDS = ("patient_acknowledgement", "patient_booking_confirmation")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class MailSettings:
     sender: str
     public_base_url: str
     include_symptom_summary: bool
+    include_urgency_reasons: bool
+    acknowledgements_per_address_per_day: int
 
     @classmethod
     def from_config(cls, config) -> MailSettings:
@@ -41,6 +50,8 @@ class MailSettings:
             sender=config["MAIL_DEFAULT_SENDER"],
             public_base_url=config["PUBLIC_BASE_URL"].rstrip("/"),
             include_symptom_summary=bool(config["MAIL_CLINIC_SYMPTOM_SUMMARY"]),
+            include_urgency_reasons=bool(config["MAIL_CLINIC_URGENCY_REASONS"]),
+            acknowledgements_per_address_per_day=int(config["MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY"]),
         )
 
     @property
@@ -93,6 +104,25 @@ class AppointmentDetails:
     sequence: int = 0
 
 
+@dataclass(frozen=True)
+class PatientFacing:
+    """All the patient's emails and invites may say about their request: our reference and the
+    urgency we worked out, nothing the patient typed.
+
+    No address in this app is proven to belong to whoever typed it, so anything typed that can
+    carry a sentence or a web address (a first name may hold dots and 100 characters: "Ann. Your
+    booking is cancelled. Pay at ...") would let a stranger send our branded words to anyone.
+    Greeting without the name loses little; a "plain name" filter would still let words through.
+    """
+
+    reference: str
+    urgency: str
+
+    @classmethod
+    def of(cls, request: RequestDetails) -> PatientFacing:
+        return cls(reference=request.reference, urgency=request.urgency)
+
+
 class ArticleLink(Protocol):
     """An article the acknowledgement suggests: its title and its address on the site."""
 
@@ -121,8 +151,12 @@ def _add_to_outbox(messages: list[dict[str, Any]]) -> list[int]:
 
 
 def _message(kind: str, request: RequestDetails, recipient: str, subject: str, settings: MailSettings, **context) -> dict[str, Any]:
-    """The outbox row of one email about a request, its bodies rendered from the kind's templates."""
-    context = {"request": request, "settings": settings, **context}
+    """The outbox row of one email about a request, its bodies rendered from the kind's templates.
+
+    Only the clinic's emails see the whole request; the patient's see a PatientFacing copy.
+    """
+    shown = request if kind.startswith("clinic_") else PatientFacing.of(request)
+    context = {"request": shown, "settings": settings, **context}
     return dict(
         kind=kind,
         request_id=request.id,
@@ -141,6 +175,36 @@ def _message(kind: str, request: RequestDetails, recipient: str, subject: str, s
     )
 
 
+def address_digest(address: str) -> str:
+    """A short fingerprint of an address, to tell addresses apart in logs without showing them."""
+    return hashlib.sha256(address.strip().lower().encode("utf-8")).hexdigest()[:12]
+
+
+def acknowledgements_sent_to(address: str, since: datetime) -> int:
+    """How many acknowledgements the outbox holds for `address` (in any letter case) since then:
+    the outbox is shared by every worker and server, so the count is too."""
+    return db.session.execute(
+        select(func.count()).select_from(OUTBOX).where(
+            func.lower(OUTBOX.c.recipient) == address.strip().lower(),
+            OUTBOX.c.kind.in_(ACKNOWLEDGEMENT_KINDS),
+            OUTBOX.c.created_at > since,
+        )
+    ).scalar_one()
+
+
+def may_acknowledge(request: RequestDetails, settings: MailSettings) -> bool:
+    """Whether the request's address may get one more acknowledgement: at most the setting's
+    number in 24 hours, whoever submits, so the form cannot be used to flood an address."""
+    sent = acknowledgements_sent_to(request.email, request.created_at - timedelta(hours=24))
+    if sent < settings.acknowledgements_per_address_per_day:
+        return True
+    log.warning(
+        "No acknowledgement queued for request %s: its address (digest %s) has had %d in 24 hours",
+        request.reference, address_digest(request.email), sent,
+    )
+    return False
+
+
 def queue_new_request_emails(
     request: RequestDetails,
     site: Site | None,
@@ -151,9 +215,11 @@ def queue_new_request_emails(
     """Add the clinic's notification and the patient's acknowledgement to the outbox (caller
     commits); return their ids. When the patient chose a time themselves, the clinic's email
     says when, and the patient's acknowledgement is their booking confirmation with its invite.
+    An address that has had its day's acknowledgements gets none (the clinic's email still goes).
 
-    The clinic email holds what reception needs to call back, not the clinical answers
-    (ICO advice on health data in email). Headers carry only configured text, the
+    The clinic email holds what reception needs to call back and the urgency level, not the
+    clinical answers (ICO advice on health data in email); settings may add the urgency reasons
+    and a symptom summary, and its footer says which. Headers carry only configured text, the
     reference and the single validated recipient address.
     """
     clinic_subject = f"{SUBJECT_PREFIXES[request.urgency]}New assessment request {request.reference}"
@@ -172,29 +238,35 @@ def queue_new_request_emails(
             site=site,
             staff_url=f"{settings.public_base_url}/staff/requests/{request.reference}",
             summary=symptom_summary(request) if settings.include_symptom_summary else "",
+            reasons=request.urgency_reasons if settings.include_urgency_reasons else [],
             appointment=appointment,
             starts=appointment.starts_at.astimezone(LONDON) if appointment else None,
         ),
-        _message(
-            "patient_acknowledgement",
-            request,
-            request.email,
-            f"We have your request – reference {request.reference}",
-            settings,
-            site=site,
-            articles=link_list,
-        ) if appointment is None else _booking_message(request, appointment, site, settings, articles=link_list),
     ]
+    if may_acknowledge(request, settings):
+        messages.append(
+            _message(
+                "patient_acknowledgement",
+                request,
+                request.email,
+                f"We have your request – reference {request.reference}",
+                settings,
+                site=site,
+                articles=link_list,
+            ) if appointment is None else _booking_message(request, appointment, site, settings, articles=link_list)
+        )
     return _add_to_outbox(messages)
 
 
 def calendar_invite(
-    appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails, *, cancelled: bool = False
+    appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails | PatientFacing,
+    *, cancelled: bool = False,
 ) -> str:
     """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts.
 
     The UID is the appointment's for its whole life and SEQUENCE its version, so a moved or
-    cancelled appointment updates the event already in the patient's calendar.
+    cancelled appointment updates the event already in the patient's calendar. Every field is
+    our own text and the reference: no attendee, nothing the patient typed (see PatientFacing).
     """
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.clinic_name}//Assessment booking//EN")
@@ -239,7 +311,7 @@ def _booking_message(
         created_at=appointment.created_at,
         attachment_name="assessment.ics",
         attachment_type="text/calendar",
-        attachment_body=calendar_invite(appointment, site, settings, request, cancelled=change == "cancelled"),
+        attachment_body=calendar_invite(appointment, site, settings, PatientFacing.of(request), cancelled=change == "cancelled"),
     )
     return message
 

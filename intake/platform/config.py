@@ -135,6 +135,8 @@ def _mail_config(instance_path: Path) -> dict[str, object]:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", f"{clinic_name} <no-reply@clinic.example>"),
         "MAIL_REPLY_TO": os.environ.get("MAIL_REPLY_TO", os.environ.get("CLINIC_EMAIL", "reception@clinic.example")),
         "MAIL_CLINIC_SYMPTOM_SUMMARY": _env_bool("MAIL_CLINIC_SYMPTOM_SUMMARY", False),
+        "MAIL_CLINIC_URGENCY_REASONS": _env_bool("MAIL_CLINIC_URGENCY_REASONS", False),
+        "MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY": _env_int("MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY", 3),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "OUTBOX_SEND_AFTER_REQUEST": _env_bool("OUTBOX_SEND_AFTER_REQUEST", True),
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 8),

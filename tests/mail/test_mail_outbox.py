@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import trustme
+from sqlalchemy import delete, func, update
 
-from tests.factories import Patient, outbox
+from tests.factories import Patient, new_request, outbox, update_request
+from intake.clinic.sites import site_by_code
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.mail.delivery import RetryPolicy, claim_messages
 from intake.mail.models import OutboxMessage
+from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_appointment_email, queue_new_request_emails
+from intake.staff.services import find_request
 from intake.mail.outbox import send_due_messages, wait_for_background_sends
 from intake.platform.timeutil import utcnow
 from tests.support.mail_server import SMTPServer, SilentServer, free_port
@@ -112,8 +118,32 @@ def test_flagged_requests_are_marked_in_the_subject_and_body(mail_app, smtp_serv
     messages = by_recipient(smtp_server)
     clinic = messages["reception@clinic.example"]
     assert clinic["Subject"].startswith(f"{prefix}New assessment request {reference}")
-    assert reason in body(clinic, "plain") and reason in body(clinic, "html")
+    assert f"Urgency: {prefix.strip('[] ').lower()}" in body(clinic, "plain")
+    assert reason not in body(clinic, "plain") and reason not in body(clinic, "html")
     assert advice in body(messages["ada@example.com"], "plain")
+
+
+SADDLE_REASON = "Numbness or pins and needles in the saddle area"
+FOOTERS = {
+    (False, False): "This email includes only the urgency level; the reasons for it and the patient's health answers are not included.",
+    (True, False): "This email includes the urgency level and the reasons for it; the rest of the patient's health answers are not included.",
+    (False, True): "This email includes the urgency level and a one-line summary of the problem; the reasons for the urgency level and the rest of the patient's health answers are not included.",
+    (True, True): "This email includes the urgency level, the reasons for it and a one-line summary of the problem; the rest of the patient's health answers are not included.",
+}
+
+
+@pytest.mark.parametrize(("reasons", "summary"), list(FOOTERS), ids=["default", "reasons", "summary", "reasons-and-summary"])
+def test_the_clinic_email_says_truthfully_which_health_answers_it_holds(make_app, reasons, summary):
+    app = make_app(OUTBOX_SEND_AFTER_REQUEST=False, MAIL_CLINIC_URGENCY_REASONS=reasons, MAIL_CLINIC_SYMPTOM_SUMMARY=summary)
+    reference = Patient(app.test_client()).complete(nerve_symptoms={"saddle_numbness": "yes"}, when_and_where={"note": "Not Mondays"})
+    [clinic] = [message for message in outbox(app) if message.kind == "clinic_new_request"]
+    for expected in ("Urgency: emergency", "Ada Lovelace", "+447400123456", "Phone call", "Riverside", reference,
+                     f"/staff/requests/{reference}", FOOTERS[reasons, summary]):
+        assert expected in clinic.text_body, expected
+    assert (SADDLE_REASON in clinic.text_body, SADDLE_REASON in clinic.html_body) == (reasons, reasons)
+    assert ("Summary: Knee" in clinic.text_body) == summary
+    assert "Not Mondays" not in clinic.text_body + clinic.html_body
+    assert "not included in this email" not in clinic.text_body  # the old footer, untrue beside the reasons
 
 
 def test_the_clinic_email_carries_no_clinical_answers(mail_app, smtp_server):
@@ -137,6 +167,61 @@ def test_a_setting_allows_a_one_line_symptom_summary_but_never_free_text(make_ap
     text = body(by_recipient(smtp_server)["reception@clinic.example"], "plain")
     assert "Summary: Knee, left, 2 to 6 weeks, pain 4/10 now and 7/10 at worst" in text
     assert FREE_TEXT_MARKER not in text
+
+
+HOSTILE_NAME = "Ann. Your booking is cancelled. Pay the fee at clinic-refunds.example"
+
+
+def test_nothing_the_patient_typed_reaches_any_patient_email_or_invite(app):
+    """The acknowledgement, the booking confirmation and the moved and cancelled emails, with their invites."""
+    reference = new_request(app, email="stranger@example.net", when_and_where={"note": "Fine"})
+    update_request(app, reference, first_name=HOSTILE_NAME, last_name=HOSTILE_NAME, availability_note=HOSTILE_NAME)
+    with app.test_request_context():
+        db.session.execute(delete(OutboxMessage))
+        details = RequestDetails.of(find_request(reference))
+        site = site_by_code(app.config["CLINIC_SITES"], "riverside")
+        settings = MailSettings.from_config(app.config)
+        visit = AppointmentDetails(id=7, starts_at=utcnow() + timedelta(days=3), minutes=45, created_at=utcnow(), clinician_name="Clara Clinician")
+        queue_new_request_emails(details, site, settings)
+        queue_new_request_emails(replace(details, reference="BOOKED22"), site, settings, appointment=visit)
+        queue_appointment_email(details, replace(visit, sequence=1), site, settings, change="moved")
+        queue_appointment_email(details, replace(visit, sequence=2), site, settings, change="cancelled")
+        db.session.commit()
+    patient_emails = [message for message in outbox(app) if message.recipient == "stranger@example.net"]
+    assert [message.kind for message in patient_emails] == [
+        "patient_acknowledgement", "patient_booking_confirmation", "patient_booking_confirmation", "patient_appointment_cancelled"]
+    for message in patient_emails:
+        for part in (message.subject, message.text_body, message.html_body, message.attachment_body or ""):
+            for typed in ("Ann", "cancelled. Pay", "clinic-refunds"):
+                assert typed not in part, (message.kind, typed)
+        assert message.text_body.startswith("Hello,")
+
+
+def test_an_address_gets_at_most_three_acknowledgements_a_day_whoever_submits(app, caplog):
+    caplog.set_level(logging.WARNING, logger="intake.mail.notifications")
+    references = [new_request(app, email=address) for address in
+                  ("victim@example.org", "victim@example.org", "victim@example.org", "Victim@example.org")]
+    with app.app_context():
+        stored = db.session.execute(db.select(func.count()).select_from(AssessmentRequest)).scalar_one()
+    messages = outbox(app)
+    assert stored == 4
+    assert [message.kind for message in messages if message.recipient.lower() == "victim@example.org"] == ["patient_acknowledgement"] * 3
+    assert sum(message.kind == "clinic_new_request" for message in messages) == 4
+    [refused] = [record.getMessage() for record in caplog.records if "No acknowledgement" in record.getMessage()]
+    assert references[3] in refused and "victim" not in refused.lower()
+
+    with app.app_context():  # a day later the address may hear from us again
+        db.session.execute(update(OutboxMessage).values(created_at=utcnow() - timedelta(hours=25)))
+        db.session.commit()
+    new_request(app, email="victim@example.org")
+    assert sum(message.kind == "patient_acknowledgement" for message in outbox(app)) == 4
+
+
+def test_the_daily_acknowledgements_per_address_are_a_setting(make_app):
+    app = make_app(MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY=1)
+    new_request(app, email="victim@example.org")
+    new_request(app, email="victim@example.org")
+    assert [message.kind for message in outbox(app)].count("patient_acknowledgement") == 1
 
 
 def test_header_injection_in_names_and_emails_is_refused_and_never_reaches_a_header(mail_app, smtp_server):
