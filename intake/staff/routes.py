@@ -140,8 +140,7 @@ def _signed_in(user: StaffUser, now: datetime):
     session[SESSION_SEEN] = now.timestamp()
     audit(user, "login", now=now)
     db.session.commit()
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/staff/") else url_for("staff.requests"), code=303)
+    return redirect(accounts.safe_return_path(request.args.get("next", ""), url_for("staff.requests")), code=303)
 
 
 @bp.post("/logout")

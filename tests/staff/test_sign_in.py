@@ -103,11 +103,17 @@ NEXT_CASES = {  # next=..., where sign-in must land
     "//evil.example/staff/": "/staff/",
     "/\\evil.example/staff/": "/staff/",
     "/book/": "/staff/",
+    "/staff/\r\nSet-Cookie:x=y": "/staff/",  # a header split: once a 500 after signing in
+    "/staff/\nLocation: https://evil.example": "/staff/",
+    "/staff/\t/audit": "/staff/",
+    "/staff/../book/": "/staff/",
+    "": "/staff/",
 }
 
 
 def test_sign_in_only_returns_to_a_back_office_page(app, make_staff):
-    """`next` is followed only for /staff/ paths; anything else (an open redirect attempt) lands on the list."""
+    """`next` is followed only for /staff/ paths; anything else (an open redirect attempt, a header
+    split) lands on the list, never on an error page."""
     email = make_staff("admin")
     landed = {}
     for next_path in NEXT_CASES:
