@@ -105,6 +105,9 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # the last app's choice.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Production assumes several processes serve (gunicorn's default is a worker per core plus
+        # one); SINGLE_PROCESS=1 says only one does, so per-process limit storage is exact.
+        "SINGLE_PROCESS": _env_bool("SINGLE_PROCESS", False),
         # No X-RateLimit-* headers on every limited page: they cost a read of the counter each
         # time and tell a robot exactly how far it can go. A refusal still says when to retry.
         "RATELIMIT_HEADERS_ENABLED": False,
