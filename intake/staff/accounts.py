@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, select
 
 from intake.platform.extensions import db
+from intake.platform.forms import has_control_characters
 from intake.staff.errors import StaffError
 from intake.staff.models import ROLES, StaffLogin, StaffUser
 
@@ -82,6 +83,19 @@ def authenticate(email: str, password: str, now: datetime) -> StaffUser | None:
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
     return user
+
+
+def safe_return_path(target: str, home: str) -> str:
+    """Where to go after signing in: `target` if it is a back-office path on this site, else `home`.
+
+    Only a relative /staff/ path is followed: no scheme, no host, no backslash (browsers read it
+    as a slash), no "..", and no control characters, which would break the Location header.
+    """
+    if has_control_characters(target) or "\\" in target or not target.startswith("/staff/"):
+        return home
+    if ".." in target.split("?", 1)[0].split("/"):
+        return home
+    return target
 
 
 def end_all_sessions(user_id: int) -> StaffUser | None:
