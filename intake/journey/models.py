@@ -102,6 +102,8 @@ class AssessmentRequest(db.Model):
 
     consent_given_at: Mapped[datetime] = mapped_column(UTCDateTime)
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    # The privacy notice's version the patient agreed to (None: sent before versions were kept).
+    privacy_notice_version: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -21,6 +21,7 @@ from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.clinic.sites import Site, site_by_code
+from intake.pages.privacy import PRIVACY_NOTICE
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
@@ -179,7 +180,7 @@ def record_consent(draft: LiveDraft, *, marketing_opt_in: bool, now: datetime, l
     second press of its button does the same again), and any later answer takes it back
     (`save_answers`). The caller commits.
     """
-    consent = {"marketing": bool(marketing_opt_in), "given_at": now.isoformat()}
+    consent = {"marketing": bool(marketing_opt_in), "given_at": now.isoformat(), "privacy_notice": PRIVACY_NOTICE.number}
     saved = db.session.execute(SAVE_IF_UNCHANGED, {
         "draft_id": draft.id, "seen_at": draft.updated_at, "now": now, "answers": {**draft.answers, CONSENT: consent},
         "saved_at": draft.updated_at, "expires_at": now + lifetime,
@@ -278,6 +279,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         earliest_date=date.fromisoformat(when["earliest_date"]) if when.get("earliest_date") else None,
         availability_note=when.get("note") or "",
         consent_given_at=_consent_time(draft, now),
+        privacy_notice_version=(consent_of(draft) or {}).get("privacy_notice") or PRIVACY_NOTICE.number,
         marketing_opt_in=marketing_opt_in,
         created_at=now,
         updated_at=now,

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, send_
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from intake.pages.privacy import PRIVACY_NOTICE
 from intake.platform.extensions import db
 
 bp = Blueprint("pages", __name__)
@@ -20,7 +21,9 @@ def home():
 @bp.get("/privacy")
 def privacy():
     """Explain how the clinic uses a patient's information."""
-    return render_template("pages/privacy.html", draft_lifetime=duration_in_words(current_app.config["DRAFT_LIFETIME_MINUTES"]))
+    return render_template(
+        "pages/privacy.html", notice=PRIVACY_NOTICE, draft_lifetime=duration_in_words(current_app.config["DRAFT_LIFETIME_MINUTES"])
+    )
 
 
 def duration_in_words(minutes: int) -> str:
