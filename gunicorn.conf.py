@@ -6,6 +6,10 @@ queue behind Python's lock. Every setting can be changed with gunicorn's own com
 
 import os
 
+from gunicorn.glogging import Logger
+
+from intake.platform.logsafe import escape_controls_in
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 worker_class = "sync"
@@ -20,3 +24,15 @@ errorlog = "-"
 # The path only: a query string (a staff search for a patient's name) or a referrer holding one
 # would put personal data in the access log. Method, path, status, size and time are enough.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class EscapingLogger(Logger):
+    """gunicorn's logs with control characters escaped in every line: a path asked for as
+    /%0aforged or /%1b[31m must not write a second line or colour the terminal reading it."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        escape_controls_in(*self.error_log.handlers, *self.access_log.handlers)
+
+
+logger_class = EscapingLogger

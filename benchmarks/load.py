@@ -98,7 +98,7 @@ class Figures(NamedTuple):
 
 def app_settings(database_url: str, ratelimit_storage_uri: str) -> dict[str, str]:
     """The environment the app is served with: fixed key, limits counted but not in the way, no mail sent."""
-    limits = ("START_LIMIT_PER_ADDRESS", "SUBMIT_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ACCOUNT", "EMAIL_ACTION_LIMIT")
+    limits = ("START_LIMIT_PER_ADDRESS", "SUBMIT_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE", "EMAIL_ACTION_LIMIT")
     return {
         "DATABASE_URL": database_url,
         "RATELIMIT_STORAGE_URI": ratelimit_storage_uri,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask.logging import default_handler
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -17,7 +18,7 @@ from intake.clinic import vocabulary
 from intake.platform.config import build_config
 from intake.platform.database import configure_engines
 from intake.platform.page_cache import PageCache
-from intake.platform.logsafe import keep_query_strings_out_of_access_logs, redacted_traceback
+from intake.platform.logsafe import escape_controls_in, keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.platform.security import (
     add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
 )
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     keep_query_strings_out_of_access_logs()
+    escape_controls_in(default_handler)  # the app's own log lines (they name the path asked for)
     add_security_headers(app)
     refuse_nul_in_addresses(app)
     refuse_robot_posts(app)

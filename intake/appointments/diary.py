@@ -38,7 +38,9 @@ from intake.platform.timeutil import LONDON
 STAFF_HORIZON_DAYS = 183
 # Set-ups and free times kept, by diary version (and day and question): the most recently used this many.
 KEEP_FREE_TIMES = 256
-DIARY_VERSION = select(DiaryVersion.token, DiaryVersion.version).where(DiaryVersion.id == 1)
+# Read on every page that shows the diary: a plain Core read of the table (not the mapped class).
+_VERSION = DiaryVersion.__table__
+DIARY_VERSION = select(_VERSION.c.token, _VERSION.c.version).where(_VERSION.c.id == 1)
 _kept: OrderedDict[tuple, object] = OrderedDict()
 _kept_lock = threading.Lock()
 

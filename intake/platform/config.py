@@ -105,11 +105,17 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # the last app's choice.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Production assumes several processes serve (gunicorn's default is a worker per core plus
+        # one); SINGLE_PROCESS=1 says only one does, so per-process limit storage is exact.
+        "SINGLE_PROCESS": _env_bool("SINGLE_PROCESS", False),
         # No X-RateLimit-* headers on every limited page: they cost a read of the counter each
         # time and tell a robot exactly how far it can go. A refusal still says when to retry.
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes"),
+        # Failed sign-ins for one account from one address; and, only as a ceiling on guessing from
+        # many addresses, for one account from anywhere (large, so strangers cannot lock staff out).
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE", "100 per hour"),
         "APPOINTMENT_MINUTES": _env_int("APPOINTMENT_MINUTES", 45),
         "SUBMIT_LIMIT_PER_ADDRESS": os.environ.get("SUBMIT_LIMIT_PER_ADDRESS", "20 per hour"),
         "START_LIMIT_PER_ADDRESS": os.environ.get("START_LIMIT_PER_ADDRESS", "60 per hour"),

@@ -1,4 +1,6 @@
-"""Log an exception without its message: messages can carry what a patient typed, frames cannot."""
+"""Logs that tell no secrets and cannot be forged: an exception without its message (messages
+can carry what a patient typed, frames cannot), access lines without query strings, and every
+logged message on one line, its control characters written as escapes."""
 
 from __future__ import annotations
 
@@ -33,15 +35,44 @@ def redacted_traceback(error: BaseException) -> str:
     return "\n\nDuring or because of the above, another error happened:\n\n".join(parts)
 
 
+# Control characters (a new line would start a forged log line, ESC would send commands to the
+# terminal reading the log), the Unicode line separators, and the backslash that starts an escape.
+_UNSAFE_IN_LOGS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def escape_controls(text: str) -> str:
+    """Text fit for one log line: each control character written as an escape ("\\n", "\\x1b"),
+    and a backslash doubled, so what a visitor put in a URL cannot pass for a line of its own."""
+    return _UNSAFE_IN_LOGS.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class ControlCharactersEscaped(logging.Filter):
+    """Put a record's message, with its arguments filled in, through `escape_controls`. A
+    traceback attached to the record stays as it is: it is ours, and redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = escape_controls(record.getMessage())
+        record.args = ()
+        return True
+
+
+def escape_controls_in(*handlers: logging.Handler) -> None:
+    """Escape control characters in every message these handlers write (once each)."""
+    for handler in handlers:
+        if not any(isinstance(existing, ControlCharactersEscaped) for existing in handler.filters):
+            handler.addFilter(ControlCharactersEscaped())
+
+
 QUERY_STRING = re.compile(r"(\b[A-Z]+ [^ ?]*)\?\S*( HTTP/)")
 
 
 class WithoutQueryStrings(logging.Filter):
     """Drop query strings from the development server's access log lines, as gunicorn.conf.py
-    does in production: a staff search puts a patient's name in the query string."""
+    does in production (a staff search puts a patient's name in the query string), and escape
+    control characters in them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = QUERY_STRING.sub(r"\1\2", record.getMessage())
+        record.msg = escape_controls(QUERY_STRING.sub(r"\1\2", record.getMessage()))
         record.args = ()
         return True
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask, abort, current_app, request
 
 # Our own files only: no inline script or style, no third-party origins, never framed.
@@ -38,14 +41,34 @@ class UnsafeConfiguration(RuntimeError):
 
 
 def check_production_settings(app: Flask) -> None:
-    """In production, refuse debug mode and a missing or weak secret key, and insist on secure cookies."""
+    """In production, refuse debug mode, a missing or weak secret key and per-process rate limits,
+    and insist on secure cookies."""
     if app.config["ENVIRONMENT"] != "production":
         return
     if app.debug or app.config.get("DEBUG"):
         raise UnsafeConfiguration("Debug mode must be off in production.")
     if not app.config.get("SECRET_KEY_FROM_ENVIRONMENT") or len(app.config["SECRET_KEY"]) < MINIMUM_SECRET_LENGTH:
         raise UnsafeConfiguration(f"Set SECRET_KEY to a random value of at least {MINIMUM_SECRET_LENGTH} characters in production.")
+    _check_shared_limit_storage(app.config)
     app.config["SESSION_COOKIE_SECURE"] = True
+
+
+def _check_shared_limit_storage(config: Mapping[str, Any]) -> None:
+    """Refuse per-process rate-limit storage when more than one process may serve.
+
+    memory:// counts in each process, so N gunicorn workers let N times the limit through (two
+    workers: 40 of "20 per hour", 10 sign-in guesses instead of 5). The app cannot see how many
+    workers gunicorn started (WEB_CONCURRENCY unset means one per core plus one, and more servers
+    may stand behind the balancer), so production is taken to be multi-process unless
+    SINGLE_PROCESS=1 says otherwise.
+    """
+    if config["RATELIMIT_STORAGE_URI"].startswith("memory://") and not config["SINGLE_PROCESS"]:
+        raise UnsafeConfiguration(
+            "RATELIMIT_STORAGE_URI is memory://, which counts rate limits separately in each worker process, "
+            "so several gunicorn workers would let several times the limits through. "
+            "Set RATELIMIT_STORAGE_URI=redis://host:6379/0 (shared by every worker), "
+            "or SINGLE_PROCESS=1 if exactly one process serves the app."
+        )
 
 
 def add_security_headers(app: Flask) -> None:

@@ -33,19 +33,21 @@ class Booked(NamedTuple):
 
 
 # Appointments (not cancelled) starting in a span of time, with their patients, earliest first:
-# built once, for a site's diary or a practitioner's day list.
+# built once, on the tables' columns (plain Core reads), for a site's diary or a practitioner's day list.
+_APPOINTMENTS, _REQUESTS = Appointment.__table__, AssessmentRequest.__table__
 _BOOKED = (
     select(
-        Appointment.practitioner_id, Appointment.site_code, Appointment.starts_at, Appointment.minutes, Appointment.blocked_until,
-        AssessmentRequest.reference, AssessmentRequest.first_name, AssessmentRequest.last_name, AssessmentRequest.phone_display,
-        AssessmentRequest.phone, AssessmentRequest.urgency,
+        _APPOINTMENTS.c.practitioner_id, _APPOINTMENTS.c.site_code, _APPOINTMENTS.c.starts_at, _APPOINTMENTS.c.minutes,
+        _APPOINTMENTS.c.blocked_until, _REQUESTS.c.reference, _REQUESTS.c.first_name, _REQUESTS.c.last_name,
+        _REQUESTS.c.phone_display, _REQUESTS.c.phone, _REQUESTS.c.urgency,
     )
-    .join(AssessmentRequest, AssessmentRequest.id == Appointment.request_id)
-    .where(Appointment.cancelled.is_(False), Appointment.starts_at >= bindparam("starts"), Appointment.starts_at < bindparam("ends"))
-    .order_by(Appointment.starts_at, Appointment.practitioner_id)
+    .join(_REQUESTS, _REQUESTS.c.id == _APPOINTMENTS.c.request_id)
+    .where(_APPOINTMENTS.c.cancelled.is_(False), _APPOINTMENTS.c.starts_at >= bindparam("starts"),
+           _APPOINTMENTS.c.starts_at < bindparam("ends"))
+    .order_by(_APPOINTMENTS.c.starts_at, _APPOINTMENTS.c.practitioner_id)
 )
-BOOKED_AT_SITE = _BOOKED.where(Appointment.site_code == bindparam("site_code"))
-BOOKED_WITH = _BOOKED.where(Appointment.practitioner_id == bindparam("practitioner_id"))
+BOOKED_AT_SITE = _BOOKED.where(_APPOINTMENTS.c.site_code == bindparam("site_code"))
+BOOKED_WITH = _BOOKED.where(_APPOINTMENTS.c.practitioner_id == bindparam("practitioner_id"))
 
 
 def booked_at_site(starts: datetime, ends: datetime, site_code: str) -> list[Entry]:

@@ -18,6 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from intake.appointments.services import active_appointments
@@ -110,6 +111,10 @@ def _login_account_key() -> str:
     return "staff-login:" + accounts.normalise_email(request.form.get("email", ""))[:254]
 
 
+def _login_account_and_address_key() -> str:
+    return f"{_login_account_key()}:from:{get_remote_address()}"
+
+
 def _failed_login(response) -> bool:
     """Only failed sign-ins count towards the limits."""
     return response.status_code != 303
@@ -117,9 +122,20 @@ def _failed_login(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_and_address_key, deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE"], methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login)
 def login():
-    """Sign in. One message for an unknown email and a wrong password."""
+    """Sign in. One message for an unknown email and a wrong password.
+
+    Failures are counted per address (any account), per account from one address, and per
+    account from everywhere. Only the first two are tight: a tight count per account alone would
+    let anyone lock a member of staff out by typing wrong passwords for their email, so a
+    stranger's failures from their own address do not stop the member of staff signing in from
+    theirs. The count per account from everywhere is a ceiling many times larger, only to bound
+    guessing spread over many addresses: holding it takes more addresses (each limited on its own)
+    and more failures than an idle passer-by has. Unknown emails are counted the same way as
+    known ones, so the answers never tell them apart.
+    """
     form = LoginForm()
     error = ""
     if form.validate_on_submit():
@@ -140,8 +156,7 @@ def _signed_in(user: StaffUser, now: datetime):
     session[SESSION_SEEN] = now.timestamp()
     audit(user, "login", now=now)
     db.session.commit()
-    target = request.args.get("next", "")
-    return redirect(target if target.startswith("/staff/") else url_for("staff.requests"), code=303)
+    return redirect(accounts.safe_return_path(request.args.get("next", ""), url_for("staff.requests")), code=303)
 
 
 @bp.post("/logout")

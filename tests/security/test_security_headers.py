@@ -54,8 +54,26 @@ def test_production_refuses_to_start_in_debug_mode(tmp_path, monkeypatch):
         production(tmp_path, monkeypatch, DEBUG=True)
 
 
+def test_production_refuses_to_start_with_rate_limits_counted_per_worker(tmp_path, monkeypatch):
+    """memory:// counts in each gunicorn worker, so two workers would let twice the limits through."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("SINGLE_PROCESS", raising=False)
+    with pytest.raises(UnsafeConfiguration, match=r"memory://.*each worker process.*RATELIMIT_STORAGE_URI=redis://"):
+        production(tmp_path, monkeypatch)
+
+
+def test_production_starts_with_memory_rate_limits_when_told_one_process_serves(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    monkeypatch.setenv("SINGLE_PROCESS", "1")
+    assert production(tmp_path, monkeypatch).config["SESSION_COOKIE_SECURE"] is True
+
+
 def test_production_starts_with_safe_settings_and_secure_cookies(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/5")
+    monkeypatch.delenv("SINGLE_PROCESS", raising=False)
     app = production(tmp_path, monkeypatch)
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

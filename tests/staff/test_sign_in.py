@@ -3,7 +3,13 @@ page, a new session, safe returns, and throttling per account and per address.""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -103,11 +109,17 @@ NEXT_CASES = {  # next=..., where sign-in must land
     "//evil.example/staff/": "/staff/",
     "/\\evil.example/staff/": "/staff/",
     "/book/": "/staff/",
+    "/staff/\r\nSet-Cookie:x=y": "/staff/",  # a header split: once a 500 after signing in
+    "/staff/\nLocation: https://evil.example": "/staff/",
+    "/staff/\t/audit": "/staff/",
+    "/staff/../book/": "/staff/",
+    "": "/staff/",
 }
 
 
 def test_sign_in_only_returns_to_a_back_office_page(app, make_staff):
-    """`next` is followed only for /staff/ paths; anything else (an open redirect attempt) lands on the list."""
+    """`next` is followed only for /staff/ paths; anything else (an open redirect attempt, a header
+    split) lands on the list, never on an error page."""
     email = make_staff("admin")
     landed = {}
     for next_path in NEXT_CASES:
@@ -130,16 +142,46 @@ def client_from(app, address: str = "127.0.0.1"):
     return client
 
 
-def test_the_fourth_failed_attempt_on_an_account_is_refused_even_with_the_right_password(throttled_app):
-    """Three failures lock the account for the window, from any address; other accounts are unaffected."""
+def test_guessing_one_account_from_one_address_is_refused_after_the_limit_with_a_retry_time(throttled_app):
+    """Three failures for an account from one address: the fourth try from there is refused, even
+    with the right password, and the page says when to try again; other accounts are unaffected."""
     app = throttled_app
     target = new_staff(app, "reception", email="target@clinic.example")
     other = new_staff(app, "admin", email="other@clinic.example")
     for _ in range(3):
         assert login(client_from(app), target, "a wrong guess at it").status_code == 200
-    assert login(client_from(app), target).status_code == 429
-    assert login(client_from(app, "10.0.0.2"), target).status_code == 429  # per account, whatever the address
-    assert login(client_from(app, "10.0.0.2"), other).status_code == 303
+    refused = login(client_from(app), target)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert login(client_from(app), other).status_code == 303
+
+
+def test_a_stranger_guessing_cannot_lock_a_member_of_staff_out(throttled_app):
+    """A dozen wrong passwords for an account from one address do not stop its owner signing in from theirs."""
+    app = throttled_app
+    target = new_staff(app, "reception", email="target@clinic.example")
+    answers = [login(client_from(app, "203.0.113.9"), target, "a wrong guess at it").status_code for _ in range(12)]
+    assert answers[:3] == [200] * 3 and set(answers[3:]) == {429}
+    assert login(client_from(app, "10.0.0.2"), target).status_code == 303
+
+
+def test_unknown_and_known_accounts_are_throttled_alike(throttled_app):
+    """The limits never tell whether an email has an account: the same answers, in the same order."""
+    app = throttled_app
+    known = new_staff(app, "reception", email="known@clinic.example")
+    answers = {email: [login(client_from(app, address), email, "a wrong guess at it").status_code for _ in range(4)]
+               for email, address in ((known, "10.0.0.4"), ("unknown@clinic.example", "10.0.0.5"))}
+    assert answers == {known: [200, 200, 200, 429], "unknown@clinic.example": [200, 200, 200, 429]}
+
+
+def test_guessing_one_account_from_many_addresses_meets_a_larger_ceiling(make_app):
+    """Failures for one account from everywhere are capped too, far above what one address may try."""
+    app = make_app(LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_ADDRESS="6 per minute", LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE="8 per minute")
+    target = new_staff(app, "reception", email="target@clinic.example")
+    for address in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
+        for _ in range(3):
+            login(client_from(app, address), target, "a wrong guess at it")
+    assert login(client_from(app, "10.0.1.4"), target).status_code == 429
 
 
 def test_a_different_account_from_the_same_address_works_until_the_address_limit(throttled_app):
@@ -179,3 +221,42 @@ def test_the_too_many_attempts_page_is_friendly(throttled_app):
     assert "Too many attempts" in body and "try again" in body
     assert "Traceback" not in body and "per minute" not in body
     assert "no-store" in response.headers.get("Cache-Control", "")
+
+
+# Another process (a second gunicorn worker) posting wrong passwords against the same Redis.
+OTHER_WORKER = """
+import json, sys
+from intake import create_app
+from tests.factories import login
+settings, email, address, tries = json.loads(sys.argv[1])
+client = create_app(settings).test_client()
+client.environ_base["REMOTE_ADDR"] = address
+print(json.dumps([login(client, email, "a wrong guess at it").status_code for _ in range(tries)]))
+"""
+
+
+def test_with_redis_storage_failures_in_one_worker_count_in_every_other(make_app, database_url, tmp_path):
+    """Failures counted by one worker process limit the next try in another, with the limits in Redis."""
+    redis = pytest.importorskip("redis")
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    # The limiter keeps the first key prefix a process gives it: the same one as every Redis test here.
+    prefix = f"intake-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    limits = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/5", "RATELIMIT_KEY_PREFIX": prefix,
+              "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute", "LOGIN_LIMIT_PER_ADDRESS": "6 per minute"}
+    server = redis.Redis(host="127.0.0.1", port=6379, db=5)
+    server.delete(*server.keys(f"*{prefix}*") or ["none"])
+    try:
+        make_app()  # a process's first test app also builds the schema template's, with limits in memory
+        app = make_app(**limits)
+        email = new_staff(app, "reception", email="target@clinic.example")
+        other = {**limits, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "other-worker")}
+        worker = subprocess.run([sys.executable, "-c", OTHER_WORKER, json.dumps([other, email, "10.0.0.8", 3])],
+                                cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+        assert json.loads(worker.stdout.strip().splitlines()[-1]) == [200, 200, 200], worker.stderr
+        assert login(client_from(app, "10.0.0.8"), email).status_code == 429
+        assert login(client_from(app, "10.0.0.9"), email).status_code == 303
+    finally:
+        server.delete(*server.keys(f"*{prefix}*") or ["none"])
