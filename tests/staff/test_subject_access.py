@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from intake.journey.models import AssessmentRequest
 from intake.staff.models import AuditEvent
 from tests.factories import CSRF_PATTERN, book_appointment, free_slot, new_practitioner, new_request, sign_in
 from intake.platform.extensions import db
+from tests.support.fuzz import FUZZ, assert_no_server_error, hostile
 
 
 @pytest.fixture
@@ -91,3 +94,23 @@ def test_a_request_that_was_not_found_cannot_be_exported_through_a_forged_choice
     response = export(held["admin"].client, "grace@example.com", [held["other"]])
     assert response.status_code == 400 and "Alan" not in response.get_data(as_text=True)
     assert "Select from the requests found" in response.get_data(as_text=True)
+
+
+def test_any_search_or_forged_export_answers_without_a_server_error(held):
+    """Whatever is searched for or posted (junk, control characters, long text, repeated keys)."""
+    client = held["admin"].client
+    page = client.get("/staff/subject-access").get_data(as_text=True)
+    token = CSRF_PATTERN.search(page).group(1)
+
+    @FUZZ
+    @given(query=hostile(300, ["grace@example.com", "07400 111222", held["first"]]),
+           references=st.lists(hostile(20, [held["first"], held["other"]]), max_size=4),
+           format_=hostile(10, ["html", "json"]))
+    def check(query, references, format_):
+        assert_no_server_error(client.get("/staff/subject-access", query_string={"q": query}))
+        answer = client.post("/staff/subject-access", query_string={"q": query},
+                             data={"references": references, "format": format_, "csrf_token": token})
+        assert_no_server_error(answer)
+        assert held["other"] not in answer.get_data(as_text=True) or query.strip().upper() == held["other"]
+
+    check()
