@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from intake.appointments import diary, slots
+from intake.appointments.diary_view import FIRST_DAY
 from intake.appointments.models import Appointment, Practitioner
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
@@ -55,8 +56,9 @@ class Choice:
     def parse(cls, value: str | None) -> Choice:
         """Read a slot value from a form; refuse anything that is not one."""
         parsed = slots.parse_slot_value(value or "")
-        # An id past the database's integers would be a server error on PostgreSQL, not a refusal.
-        if parsed is None or parsed[0] > MAX_ROW_ID:
+        # An id past the database's integers would be a server error on PostgreSQL, not a refusal;
+        # a time in year 1 has no London time (its day before does not exist), so no rule could read it.
+        if parsed is None or parsed[0] > MAX_ROW_ID or parsed[2].year < FIRST_DAY.year:
             raise BookingError("Choose one of the times shown.")
         return cls(*parsed)
 

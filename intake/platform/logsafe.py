@@ -63,6 +63,7 @@ def escape_controls_in(*handlers: logging.Handler) -> None:
             handler.addFilter(ControlCharactersEscaped())
 
 
+WERKZEUG_COLOUR = re.compile(r"\x1b\[[0-9;]*m(.*)\x1b\[0m", re.DOTALL)
 QUERY_STRING = re.compile(r"(\b[A-Z]+ [^ ?]*)\?\S*( HTTP/)")
 
 
@@ -72,9 +73,18 @@ class WithoutQueryStrings(logging.Filter):
     control characters in them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):  # werkzeug's own colours go; anything else in the line is escaped
+            record.args = tuple(_without_werkzeug_colour(arg) for arg in record.args)
         record.msg = escape_controls(QUERY_STRING.sub(r"\1\2", record.getMessage()))
         record.args = ()
         return True
+
+
+def _without_werkzeug_colour(value):
+    """A value werkzeug coloured for the terminal (the request line, by status), without the colour."""
+    if isinstance(value, str) and (coloured := WERKZEUG_COLOUR.fullmatch(value)):
+        return coloured.group(1)
+    return value
 
 
 def keep_query_strings_out_of_access_logs() -> None:

@@ -1,5 +1,5 @@
 """Back-office forms: sign in, status changes, booking, moving and cancelling, notes, and the
-diary's and free times' query strings."""
+query strings of the diary, the free times and the request list's dates."""
 
 from __future__ import annotations
 
@@ -107,6 +107,14 @@ class DiaryQuery(Form):
     def validate_site(self, field) -> None:
         if field.data is not None and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError("Choose one of the clinic's sites")
+
+
+class ListDates(Form):
+    """The request list's (and its export's) received-between days from the query string; its
+    other filters are allow-listed by RequestFilters, which ignores a bad day."""
+
+    date_from = StringField("Received from", name="from", filters=[strip_text], validators=[_known_day])
+    date_to = StringField("Received to", name="to", filters=[strip_text], validators=[_known_day])
 
 
 class WeekQuery(DiaryQuery):

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import phonenumbers
 from sqlalchemy import Row, Select, func, or_, select
 
+from intake.appointments.diary_view import parse_day
 from intake.appointments.statuses import STATUS_WORDS
 from intake.clinic import vocabulary
 from intake.journey.models import REQUEST_STATUSES, AssessmentRequest, StatusCount
@@ -42,10 +43,8 @@ class RequestFilters:
     def from_args(cls, args, site_codes) -> RequestFilters:
         """Read filters from query-string values, dropping anything not on an allow-list."""
         def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
+            # Only days the diary can show: a day after 9999-12-31 (the end of a "to" day) does not exist.
+            return parse_day(args.get(name, "").strip())
 
         status = args.get("status", "")
         site = args.get("site", "")

@@ -32,7 +32,7 @@ from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import accounts, services
 from intake.staff.audit import audit, audit_page, history
-from intake.staff.forms import BookingForm, CancelForm, LoginForm, MoveForm, NoteForm, StatusForm
+from intake.staff.forms import BookingForm, CancelForm, ListDates, LoginForm, MoveForm, NoteForm, StatusForm
 from intake.staff.free_times import free_times_for
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
@@ -176,6 +176,12 @@ def logout():
 @roles(*ALL_ROLES)
 def requests():
     """The list of requests, flagged first, with filters, search, counts and pages."""
+    dates = ListDates(request.args)
+    return _list_page(dates, 200 if dates.validate() else 400)
+
+
+def _list_page(dates: ListDates, status: int):
+    """The list as its query string asks (a bad day is left out, with its message next to its box)."""
     filters = _filters()
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
     page_size = current_app.config["STAFF_PAGE_SIZE"]
@@ -190,7 +196,8 @@ def requests():
         counts=listed.counts,
         statuses=services.STATUS_WORDS,
         site_names={site.code: site.name for site in current_app.config["CLINIC_SITES"]},
-    )
+        dates=dates,
+    ), status
 
 
 def _filters() -> RequestFilters:
@@ -286,7 +293,11 @@ def add_note(reference: str):
 @bp.get("/export.csv")
 @roles("reception", "admin")
 def export():
-    """The filtered list as CSV, safe to open in a spreadsheet; every export is audited."""
+    """The filtered list as CSV, safe to open in a spreadsheet; every export is audited. A bad
+    day shows the list with its message instead (400), so nothing is exported that was not asked for."""
+    dates = ListDates(request.args)
+    if not dates.validate():
+        return _list_page(dates, 400)
     filters = _filters()
     audit(current_user, "export_csv", filters=filters.as_args(), rows=count_matching(filters))
     db.session.commit()

@@ -179,6 +179,8 @@ def _refusals(desk) -> dict[str, tuple[str, str, str]]:
         "outside working hours": ("new", f"{clara}.{site}.{stamp[:9]}0300Z", "has no free time then"),
         "a clock-change Sunday night": ("new", f"{clara}.{site}.20270328T0130Z", "has no free time then"),
         "year 9999": ("new", f"{clara}.{site}.99991231T2345Z", "too far ahead"),
+        "year 1": ("new", f"{clara}.{site}.00010101T0000Z", "Choose one of the times shown"),  # no London time: was a 500
+        "1999": ("new", f"{clara}.{site}.19991231T2359Z", "Choose one of the times shown"),
         "another site's practitioner": ("new", f"{clara}.west-green.{stamp}", "Choose one of the times shown"),
         "forged value": ("new", "1.riverside.2026-12-03T10:00", "Choose one of the times shown"),
         "nothing chosen": ("new", "", "Choose a free time"),
@@ -187,7 +189,7 @@ def _refusals(desk) -> dict[str, tuple[str, str, str]]:
     }
 
 
-CASES = ["time in the past", "outside working hours", "a clock-change Sunday night", "year 9999", "another site's practitioner",
+CASES = ["time in the past", "outside working hours", "a clock-change Sunday night", "year 9999", "year 1", "1999", "another site's practitioner",
          "forged value", "nothing chosen", "cancelled request", "attended request"]
 
 

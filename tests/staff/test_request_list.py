@@ -105,9 +105,10 @@ def test_the_list_shows_how_many_requests_are_in_each_status(clinic):
 @pytest.mark.parametrize("query", [
     "status=%3Cscript%3Ealert(1)%3C/script%3E",
     "order=DROP+TABLE+assessment_requests",
-    "urgency=whenever&site=..%2F..%2Fetc&from=yesterday&to=2024-13-45&page=abc",
+    "urgency=whenever&site=..%2F..%2Fetc&page=abc",
     "status=new'%20OR%201=1--&order=newest;DROP",
     "q=%25&page=-3",
+    "page=-99999999999999999999999999999&from=&to=+",
 ])
 def test_unknown_filter_values_are_ignored_safely(clinic, query):
     """Tampered query strings get the ordinary list (200), never an error or echoed markup."""
@@ -120,6 +121,27 @@ def test_unknown_filter_values_are_ignored_safely(clinic, query):
     assert csv_rows(clinic.get(f"/staff/export.csv?{query}"))[0] == EXPORT_HEADER
     with clinic.app.app_context():  # the table is still there
         assert db.session.execute(select(func.count()).select_from(AssessmentRequest)).scalar_one() == 6
+
+
+@pytest.mark.parametrize("query", [
+    "to=9999-12-31", "from=9999-12-31", "from=0001-01-01", "to=0001-01-01", "from=10000-01-01", "to=2100-01-01",
+    "from=yesterday", "to=2024-13-45", "to=2024-02-30", "from=20240701", "from=" + "9" * 30, "to=%3Cb%3E",
+])
+def test_a_bad_received_day_is_explained_next_to_its_box_and_the_other_filters_kept(clinic, query):
+    """A day that is not a real date of 2000 to 2099 (a day after 9999-12-31 was a server error)
+    gets 400 and a message next to its box; the list and the export keep the other filters."""
+    box = query.split("=")[0]
+    response = clinic.get(f"/staff/?status=contacted&{query}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in body and f'id="{box}-error"' in body
+    assert "Enter a real date between 2000 and 2099" in body and "<b>" not in body
+    assert '<option value="contacted" selected>' in body
+    assert [ref for ref in clinic.refs_of("ABCDEF") if f"/staff/requests/{ref}" in body] == clinic.refs_of("CD")
+
+    export = clinic.get(f"/staff/export.csv?status=contacted&{query}")
+    assert export.status_code == 400 and export.mimetype == "text/html"
+    assert f'id="{box}-error"' in export.get_data(as_text=True)
 
 
 def test_the_list_is_paged_on_the_server_with_links_that_keep_the_filters(make_app):

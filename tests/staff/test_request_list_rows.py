@@ -13,6 +13,7 @@ from tests.factories import Patient
 from intake.appointments.statuses import STATUS_WORDS
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
+from intake.staff.forms import ListDates
 from intake.staff.listing import RequestFilters
 
 
@@ -26,7 +27,7 @@ def test_the_list_rows_escape_every_typed_value(app):
         html = render_template(
             "staff/requests.html", rows=[row], total=1, page=1, pages=1, filters=RequestFilters(),
             counts={status: 0 for status in STATUS_WORDS}, statuses={**STATUS_WORDS, "new": "New <today>"},
-            site_names={}, current_user=SimpleNamespace(role="reception"),
+            site_names={}, current_user=SimpleNamespace(role="reception"), dates=ListDates(),
         )
     assert '<tr class="table__row--urgent">' in html
     assert '<a href="/staff/requests/ABCD2345">ABCD2345</a>' in html

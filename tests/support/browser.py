@@ -71,8 +71,17 @@ def live_server(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
     server.shutdown()
+
+
+class LiveServer(str):
+    """The live server's address, with its app for a test that must store something first."""
+
+    def __new__(cls, address: str, app) -> LiveServer:
+        served = super().__new__(cls, address)
+        served.app = app
+        return served
 
 
 @pytest.fixture(scope="session")

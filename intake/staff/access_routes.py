@@ -1,0 +1,69 @@
+"""A patient's right of access, on the `staff` blueprint (admins only): find their requests, then
+give them everything held, as a page to read or print or as a JSON file. Every export is audited
+against each request it covers."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from intake.platform.extensions import db
+from intake.platform.forms import select_choices
+from intake.platform.timeutil import LONDON, utcnow
+from intake.staff import subject_access
+from intake.staff.access_forms import ExportForm, FindPatientQuery
+from intake.staff.audit import audit
+from intake.staff.routes import bp, roles
+
+
+def _found(query: FindPatientQuery) -> list:
+    """The requests the search finds (none before a search, or for one with an error)."""
+    searched = "q" in request.args
+    return subject_access.find_requests(query.q.data) if searched and query.validate() else []
+
+
+def _choices(found) -> list:
+    """Each request found, as a choice that says whose it is."""
+    return select_choices(
+        (stored.reference, f"{stored.reference}: {stored.first_name} {stored.last_name}, born {stored.date_of_birth:%-d %B %Y}, "
+                           f"sent {stored.created_at.astimezone(LONDON):%-d %B %Y}")
+        for stored in found
+    )
+
+
+@bp.get("/subject-access")
+@roles("admin")
+def subject_access_search():
+    """Find a patient's requests by reference, email address or phone number."""
+    query = FindPatientQuery(request.args)
+    found = _found(query)
+    form = ExportForm(references=[stored.reference for stored in found] if len(found) == 1 else [])
+    form.references.choices = _choices(found)
+    status = 400 if "q" in request.args and query.errors else 200
+    return render_template("staff/subject_access.html", form=query, export=form, searched="q" in request.args), status
+
+
+@bp.post("/subject-access")
+@roles("admin")
+def subject_access_export():
+    """Everything held about the chosen requests, as a page or a JSON file; audited."""
+    query = FindPatientQuery(request.args)
+    form = ExportForm()
+    form.references.choices = _choices(_found(query))
+    if not form.validate():
+        return render_template("staff/subject_access.html", form=query, export=form, searched=True), 400
+    chosen = subject_access.requests_by_reference(form.references.data)
+    now = utcnow()
+    record = subject_access.record_of(chosen, now)
+    for stored in chosen:
+        audit(current_user, "subject_access", stored.id, now, format=form.format.data)
+    db.session.commit()
+    if form.format.data == "json":
+        return Response(
+            json.dumps(record, indent=2, ensure_ascii=False), mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="subject-access-{now.astimezone(LONDON):%Y-%m-%d-%H%M}.json"',
+                     "Cache-Control": "no-store"},
+        )
+    return render_template("staff/subject_access_record.html", record=record, prepared=now)

@@ -1,0 +1,115 @@
+"""Everything the clinic holds about a patient, for their right of access (UK GDPR Article 15).
+
+Plain functions taking plain arguments (no Flask request, session or app). An admin finds the
+patient's requests by reference, email or phone, checks who is asking, picks the requests that
+are theirs (a family may share an email address), and gets every request with its answers, its
+appointments, the emails sent about it with their status, its notes, and who looked at or
+changed it and when.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import func, or_, select
+
+from intake.appointments.models import Appointment, Practitioner
+from intake.journey.forms import possible_phone_number
+from intake.journey.models import AssessmentRequest
+from intake.mail.models import OutboxMessage
+from intake.platform.extensions import db
+from intake.platform.timeutil import LONDON
+from intake.staff.models import AuditEvent, RequestNote, StaffUser
+
+# Columns that are the app's own bookkeeping, not information about the patient.
+INTERNAL_COLUMNS = {"id", "submission_key", "urgency_rank"}
+MOST_REQUESTS = 50
+
+
+def find_requests(query: str) -> list[AssessmentRequest]:
+    """Requests whose reference, email address or phone number is the one given, newest first."""
+    text = query.strip()
+    # Email addresses match whatever their case: a patient may type theirs differently each time.
+    matches = [AssessmentRequest.reference == text.upper(), func.lower(AssessmentRequest.email) == text.lower()]
+    number = possible_phone_number(text)
+    if number is not None:
+        matches.append(AssessmentRequest.phone == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return list(db.session.execute(
+        select(AssessmentRequest).where(or_(*matches)).order_by(AssessmentRequest.created_at.desc()).limit(MOST_REQUESTS)
+    ).scalars())
+
+
+def requests_by_reference(references: list[str]) -> list[AssessmentRequest]:
+    """The requests with these references, oldest first."""
+    return list(db.session.execute(
+        select(AssessmentRequest).where(AssessmentRequest.reference.in_(references)).order_by(AssessmentRequest.created_at)
+    ).scalars())
+
+
+def record_of(requests: list[AssessmentRequest], now: datetime) -> dict[str, Any]:
+    """Everything held about these requests, as plain values (JSON-ready, times in UTC ISO 8601)."""
+    return {
+        "prepared_at": _plain(now),
+        "requests": [_request_record(stored) for stored in requests],
+    }
+
+
+def _request_record(stored: AssessmentRequest) -> dict[str, Any]:
+    details = {
+        column.key: _plain(getattr(stored, column.key))
+        for column in AssessmentRequest.__table__.columns if column.key not in INTERNAL_COLUMNS
+    }
+    staff_names = dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all())
+    appointments = db.session.execute(
+        select(Appointment, Practitioner.name).join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .where(Appointment.request_id == stored.id).order_by(Appointment.starts_at)
+    ).all()
+    messages = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.request_id == stored.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ).scalars()
+    notes = db.session.execute(select(RequestNote).where(RequestNote.request_id == stored.id).order_by(RequestNote.created_at)).scalars()
+    history = db.session.execute(select(AuditEvent).where(AuditEvent.request_id == stored.id).order_by(AuditEvent.at, AuditEvent.id)).scalars()
+    return {
+        "request": details,
+        "appointments": [
+            {
+                "starts_at": _plain(appointment.starts_at),
+                "starts_at_london": appointment.starts_at.astimezone(LONDON).strftime("%A %-d %B %Y, %H:%M"),
+                "minutes": appointment.minutes,
+                "site": appointment.site_code,
+                "practitioner": practitioner,
+                "booked_by": staff_names.get(appointment.booked_by_id, "") if appointment.booked_by_id else "the patient, online",
+                "cancelled": appointment.cancelled,
+                "cancelled_at": _plain(appointment.cancelled_at),
+                "cancel_reason": appointment.cancel_reason,
+                "booked_at": _plain(appointment.created_at),
+            }
+            for appointment, practitioner in appointments
+        ],
+        "messages": [
+            {
+                "kind": message.kind, "to": message.recipient, "subject": message.subject, "status": message.status,
+                "attempts": message.attempts, "queued_at": _plain(message.created_at), "sent_at": _plain(message.sent_at),
+                "text": message.text_body,
+            }
+            for message in messages
+        ],
+        "notes": [
+            {"written_at": _plain(note.created_at), "by": staff_names.get(note.author_id, ""), "note": note.body}
+            for note in notes
+        ],
+        "history": [
+            {"at": _plain(event.at), "by": staff_names.get(event.staff_id, event.staff_email) if event.staff_id else event.staff_email,
+             "action": event.action, "detail": event.detail}
+            for event in history
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON can hold it: times and dates as ISO 8601 text."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
