@@ -259,7 +259,7 @@ def queue_new_request_emails(
 
 
 def calendar_invite(
-    appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: RequestDetails | PatientFacing,
+    appointment: AppointmentDetails, site: Site | None, settings: MailSettings, request: PatientFacing,
     *, cancelled: bool = False,
 ) -> str:
     """An iCalendar file for the appointment, in Europe/London time, that any calendar app accepts.
