@@ -197,7 +197,7 @@ def allowed_roles(app: Flask) -> dict[str, frozenset[str]]:
     adapter = app.url_map.bind("localhost")
     table = {"staff.logout": ALL_ROLES}
     for _, method, path, roles in ROLE_CASES:
-        table[adapter.match(role_case_path(path, "REFERENCE", 1), method=method)[0]] = roles
+        table[adapter.match(role_case_path(path, "REFERENCE", 1).partition("?")[0], method=method)[0]] = roles
     return table
 
 

@@ -50,6 +50,8 @@ ROLE_CASES = [
     ("audit log", "GET", "/staff/audit", ADMIN),
     ("email problems", "GET", "/staff/outbox", DESK),
     ("retry an email", "POST", "/staff/outbox/{msg}/retry", DESK),
+    ("right of access", "GET", "/staff/subject-access", ADMIN),
+    ("prepare a patient's record", "POST", "/staff/subject-access?q={ref}", ADMIN),
     # Clinic set-up: each form posts to its own page's address, so these name every set-up view.
     ("clinic set-up", "GET", "/staff/setup/", ADMIN),
     ("add a practitioner", "GET", "/staff/setup/practitioners/new", ADMIN),
