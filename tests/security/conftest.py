@@ -5,5 +5,6 @@ import pytest
 
 @pytest.fixture
 def unlimited_app(make_app):
-    """An app without rate limits, so examples are never turned away with 429."""
-    return make_app(RATELIMIT_ENABLED=False)
+    """An app without rate limits, so examples are never turned away with 429, and without the
+    daily cap of acknowledgements to one address (every example's patient has the same one)."""
+    return make_app(RATELIMIT_ENABLED=False, MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY=1_000_000)

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jinja2 import BytecodeCache
+from flask import current_app
 from sqlalchemy import create_engine, insert, text, update
 from sqlalchemy.engine import make_url
 
@@ -109,7 +110,7 @@ def empty_database() -> None:
     """Start the app's database afresh: from the worker's schema template, by emptying the tables, or by building them."""
     path = sqlite_path(str(db.engine.url))
     if path is not None and not path.exists():
-        shutil.copyfile(_schema_template(), path)
+        shutil.copyfile(_schema_template(current_app.config), path)
         with db.engine.begin() as connection:  # a diary of its own: free times kept for another copy are not its
             connection.execute(update(DiaryVersion).values(token=secrets.token_hex(16)))
         return
@@ -140,12 +141,18 @@ def _emptying_script(connection) -> str:
     return _emptying_scripts[url]
 
 
-def _schema_template() -> Path:
-    """A SQLite file holding the models' empty schema, built once per process."""
+def _schema_template(config) -> Path:
+    """A SQLite file holding the models' empty schema, built once per process.
+
+    Built while the test's own app (whose `config` this is) is being set up: the template's app
+    takes the same rate-limit settings, because Flask-Limiter is one object shared by every app
+    and the app set up last decides whether limits apply and where they are counted.
+    """
     global _sqlite_template
     if _sqlite_template is None:
         path = sqlite_folder() / "schema-template.sqlite3"
-        app = create_app(app_settings(f"sqlite:///{path}", sqlite_folder() / "template-instance"))
+        limits = {name: config[name] for name in ("RATELIMIT_ENABLED", "RATELIMIT_STORAGE_URI") if name in config}
+        app = create_app({**app_settings(f"sqlite:///{path}", sqlite_folder() / "template-instance"), **limits})
         with app.app_context():
             create_schema()
             db.engine.dispose()
