@@ -9,20 +9,14 @@ characters written as escapes (intake.platform.logsafe).
 from __future__ import annotations
 
 import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 from flask.logging import default_handler
 
 from intake.platform.logsafe import ControlCharactersEscaped, escape_controls
-from tests.support.mail_server import free_port
+from tests.support.gunicorn import gunicorn_serving
 
-PROJECT = Path(__file__).resolve().parents[2]
 FORGED = "/%0a127.0.0.1 [01/Jan/2000:09:00:00 +0000] \"GET /staff/audit HTTP/1.1\" 200 1 1ms"
 COLOURED = "/%1b[31mred%1b[0m"
 SEPARATED = "/%e2%80%a8forged"
@@ -65,21 +59,9 @@ def test_the_apps_own_log_lines_name_a_path_on_one_line(make_app):
 
 def test_gunicorn_with_our_settings_writes_no_forged_line_and_no_escape_code(tmp_path, database_url, make_app):
     make_app()  # the database, migrated
-    port = free_port()
-    environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "log-injection-test",
-                   "MAIL_FILE_DIR": str(tmp_path / "mail"), "WEB_CONCURRENCY": "1"}
     log_file = tmp_path / "gunicorn.log"
-    with log_file.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT, env=environment, stdout=output, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_listening(port, server)
-            attacks(port)
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with gunicorn_serving(database_url, log_file, SECRET_KEY="log-injection-test", MAIL_FILE_DIR=str(tmp_path / "mail")) as port:
+        attacks(port)
     logged = log_file.read_text()
     assert '"GET /\\x1b[31mred\\x1b[0m HTTP/1.0" 404' in logged, logged  # the access line, escaped
     assert '"GET /\\n127.0.0.1 [01/Jan/2000' in logged, logged
@@ -102,15 +84,3 @@ def test_the_development_server_writes_no_forged_line_and_no_escape_code(make_ap
     access = "\n".join(record.getMessage() for record in caplog.records if record.name == "werkzeug")
     assert access and "\\x1b[31mraw" in access
     assert_no_forged_lines(access)
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start")

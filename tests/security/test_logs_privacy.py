@@ -13,25 +13,20 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
-import os
 import re
-import subprocess
-import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from tests.factories import CSRF_PATTERN, STAFF_PASSWORD, Patient, Staff, new_staff, valid_answers
+from tests.support.gunicorn import gunicorn_serving
 from tests.support.mail_server import free_port
 
 from intake.journey import routes as booking_routes
 from intake.platform.logsafe import redacted_traceback
 from intake.platform.security import HONEYPOT_FIELD
 
-PROJECT = Path(__file__).resolve().parents[2]
 
 # One marker per field: each is a valid answer, so it is stored and shown where it belongs.
 MARKERS = {
@@ -249,41 +244,10 @@ def test_the_development_server_logs_paths_without_query_strings(make_app, caplo
 def test_gunicorn_with_our_settings_logs_paths_without_query_strings_or_referrers(tmp_path, database_url, make_app):
     app = make_app()
     email = new_staff(app, "reception", email="reception.logs@clinic.example")
-    port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "gunicorn-log-test",
-        "MAIL_FILE_DIR": str(tmp_path / "mail"),
-        "WEB_CONCURRENCY": "1",
-    }
     log_file = tmp_path / "gunicorn.log"
-    with log_file.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT, env=environment, stdout=output, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_listening(port, server)
-            search_like_reception(f"http://127.0.0.1:{port}", email)
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with gunicorn_serving(database_url, log_file, SECRET_KEY="gunicorn-log-test", MAIL_FILE_DIR=str(tmp_path / "mail")) as port:
+        search_like_reception(f"http://127.0.0.1:{port}", email)
     logged = log_file.read_text()
     assert re.search(r'"GET /staff/ HTTP/1.1" 200 \d+ \d+ms', logged), logged
     assert "/articles/" in logged
     assert leaks(logged) == [], logged
-
-
-def wait_until_listening(port: int, process: subprocess.Popen, seconds: float = 20) -> None:
-    import socket
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("gunicorn did not start")
