@@ -34,17 +34,20 @@ def test_a_patient_completes_the_journey_changes_an_answer_and_sees_the_referenc
     assert page.get_by_text("Right", exact=True).is_visible()
 
     page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
-    page.get_by_role("button", name="Continue to choose a time").click()
+    with page.expect_navigation():  # the next page has loaded before it is looked at
+        page.get_by_role("button", name="Continue to choose a time").click()
     assert page.get_by_role("heading", name="Choose a time for your assessment").is_visible()
     screenshot(page, "10-times")
     first_time = page.get_by_role("radio").first
     label = first_time.evaluate("el => el.labels[0].innerText")  # "10:15 with Clara Clinician" (and the day, for screen readers)
     first_time.check()
-    page.get_by_role("button", name="Continue").click()
+    with page.expect_navigation():  # the next page has loaded before it is looked at
+        page.get_by_role("button", name="Continue").click()
     screenshot(page, "11-confirm-time")
     assert page.get_by_role("heading", name="Confirm your appointment").is_visible()
     assert page.get_by_text(label.split(" with ")[0] + " (UK time)").is_visible()
-    page.get_by_role("button", name="Confirm booking").click()
+    with page.expect_navigation():  # the next page has loaded before it is looked at
+        page.get_by_role("button", name="Confirm booking").click()
     screenshot(page, "12-confirmation")
     assert page.get_by_role("heading", name="Assessment booked").is_visible()
     reference = page.locator(".reference").inner_text()
