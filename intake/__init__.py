@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from intake.clinic import vocabulary
 from intake.platform.config import build_config
 from intake.platform.database import configure_engines
-from intake.platform.page_cache import PageCache
+from intake.platform.page_cache import KeptFragments, PageCache
 from intake.platform.logsafe import escape_controls_in, keep_query_strings_out_of_access_logs, redacted_traceback
 from intake.platform.security import (
     add_security_headers, check_production_settings, refuse_nul_in_addresses, refuse_robot_posts,
@@ -111,6 +111,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(lambda code, choices: vocabulary.label_for(choices, code), "choice_label")
     # Last, so the pages it keeps see every global and filter above.
     app.extensions["page_cache"] = PageCache(app, clinic_details)
+    app.extensions["kept_fragments"] = KeptFragments(app)
 
 
 def _register_error_pages(app: Flask) -> None:

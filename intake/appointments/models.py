@@ -200,8 +200,9 @@ def _refuse_overlaps_on_sqlite(table, connection, **kw) -> None:
 
 
 class DiaryVersion(db.Model):
-    """A number the database raises whenever the diary changes (any of DIARY_TABLES), so the free
-    times worked out from one version can be kept and reused until the next change.
+    """A number the database raises whenever the diary changes (any of DIARY_TABLES, or what it
+    shows of a booked patient: SHOWN_OF_PATIENTS), so the free times worked out from one version,
+    and the week's table rendered from it, can be kept and reused until the next change.
 
     `token` names this database's diary: a copy or a rebuilt database starts a token of its own,
     so times kept for one are never taken for another's.
@@ -218,12 +219,16 @@ class DiaryVersion(db.Model):
 DIARY_TABLES = (
     "practitioners", "practitioner_sites", "working_hours", "diary_exceptions", "appointment_types", "booking_rules", "appointments",
 )
+# What the diary shows of each booked patient (their request's row): a real change to any of these
+# raises the version too, so nothing kept for a version shows an old name or urgency (migration 0012).
+SHOWN_OF_PATIENTS = ("first_name", "last_name", "phone", "phone_display", "urgency", "reference")
 _BUMP = "UPDATE diary_version SET version = version + 1"
 
 
 def diary_version_ddl(dialect: str, token: str) -> list[str]:
-    """The row and the triggers that raise the diary's version on every change (migration 0010 runs the same)."""
+    """The row and the triggers that raise the diary's version on every change (migrations 0010 and 0012 run the same)."""
     statements = [f"INSERT INTO diary_version (id, token, version) VALUES (1, '{token}', 0)"]
+    shown = ", ".join(SHOWN_OF_PATIENTS)
     if dialect == "postgresql":
         statements.append(f"CREATE OR REPLACE FUNCTION bump_diary_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_BUMP}; RETURN NULL; END $$")
         statements += [
@@ -231,11 +236,17 @@ def diary_version_ddl(dialect: str, token: str) -> list[str]:
             "FOR EACH STATEMENT EXECUTE FUNCTION bump_diary_version()"
             for table in DIARY_TABLES
         ]
+        changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in SHOWN_OF_PATIENTS)
+        statements.append(f"CREATE OR REPLACE TRIGGER assessment_requests_bump_diary_version AFTER UPDATE OF {shown} ON assessment_requests "
+                          f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION bump_diary_version()")
     elif dialect == "sqlite":
         statements += [
             f"CREATE TRIGGER IF NOT EXISTS {table}_bump_diary_version_{event} AFTER {event.upper()} ON {table} BEGIN {_BUMP}; END"
             for table in DIARY_TABLES for event in ("insert", "update", "delete")
         ]
+        changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in SHOWN_OF_PATIENTS)
+        statements.append(f"CREATE TRIGGER IF NOT EXISTS assessment_requests_bump_diary_version AFTER UPDATE OF {shown} ON assessment_requests "
+                          f"WHEN {changed} BEGIN {_BUMP}; END")
     return statements
 
 

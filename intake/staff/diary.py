@@ -15,6 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 
 from intake.appointments import diary
+from intake.appointments.slots import Slot
 from intake.appointments.diary_view import Away, Column, Entry, Row, WeekDay, changes_clocks, day_rows, day_span, sessions_on, week_days
 from intake.appointments.models import Appointment, Practitioner
 from intake.journey.models import AssessmentRequest
@@ -127,16 +128,22 @@ class WeekView:
     days: list[WeekDay]
 
 
-def week_view(site_code: str, monday: date, now: datetime, *, default_minutes: int) -> WeekView:
-    """One site's week in the diary."""
-    sunday = monday + timedelta(days=6)
+def week_free_times(site_code: str, monday: date, now: datetime, *, default_minutes: int) -> tuple[diary.Clinic, list[Slot]]:
+    """The diary's set-up and a site's free times in the week from `monday`: read once per version
+    of the diary, so seen again they cost one read (of the version)."""
     setup = diary.clinic(default_minutes)
-    entries = booked_at_site(day_span(monday)[0], day_span(sunday)[1], site_code)
+    free = diary.free_times(
+        now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=monday, last_day=monday + timedelta(days=6),
+        setup=setup,
+    )
+    return setup, free
+
+
+def week_view(site_code: str, monday: date, setup: diary.Clinic, free: list[Slot]) -> WeekView:
+    """One site's week in the diary, from the set-up and free times `week_free_times` gave."""
+    entries = booked_at_site(day_span(monday)[0], day_span(monday + timedelta(days=6))[1], site_code)
     shown = columns(setup, site_code, entries)
     active = {column.practitioner_id for column in shown if column.active}
-    free = diary.free_times(
-        now, default_minutes=default_minutes, for_staff=True, site_code=site_code, first_day=monday, last_day=sunday, setup=setup
-    )
     hours = [(pid, weekday, begins, finishes) for pid, _, weekday, begins, finishes in setup.weekly_hours(site_code=site_code) if pid in active]
     return WeekView(monday, shown, week_days(monday, shown, hours, entries, free))
 

@@ -73,9 +73,15 @@ def diary_week():
     """A site's week: a row per day, a column per practitioner."""
     query, site, day, today, status = _query(WeekQuery)
     monday = monday_of(day)
-    view = diary.week_view(site.code, monday, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
+    setup, free = diary.week_free_times(site.code, monday, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
+    # The table is kept for this version of the diary: the same week, day and free times still to
+    # come show the same table until the diary (or a booked patient's details) changes.
+    table = current_app.extensions["kept_fragments"].fragment(
+        setup.stamp, (site.code, monday, today, len(free)), "staff/_diary_week_table.html",
+        lambda: {"site": site, "view": diary.week_view(site.code, monday, setup, free), "today": today, "urgency_words": URGENCY_WORDS},
+    )
     earlier, later = _neighbours(monday, 7)
-    return _page("staff/diary_week.html", query, site=site, view=view, today=today, earlier=earlier, later=later), status
+    return _page("staff/diary_week.html", query, site=site, monday=monday, this_monday=monday_of(today), table=table, today=today, earlier=earlier, later=later), status
 
 
 @bp.get(f"/diary/practitioners/<int(max={MAX_ROW_ID}):practitioner_id>")

@@ -121,3 +121,22 @@ def test_the_clinic_set_up_is_read_once_per_version_and_every_change_shows_at_on
             db.session.execute(change)
             db.session.commit()
             assert shows(diary.clinic(45)), change
+
+
+def test_a_change_to_what_the_diary_shows_of_a_patient_raises_the_version_and_nothing_else_does(app):
+    """The diary shows a booked patient's name, phone, reference and urgency: changing any of them
+    is a change to the diary. Their other answers, their status, or the same value saved again are not."""
+    reference = new_request(app)
+    with app.app_context():
+        this_request = AssessmentRequest.reference == reference
+        for column, value in (("first_name", "Grace"), ("last_name", "Hopper"), ("phone", "+447700900123"),
+                              ("phone_display", "07700 900123"), ("urgency", "urgent"), ("reference", "ZZZZ2222")):
+            was = version()
+            db.session.execute(update(AssessmentRequest).where(this_request).values({column: value}))
+            db.session.commit()
+            assert version() == was + 1, column
+            this_request = AssessmentRequest.reference == ("ZZZZ2222" if column == "reference" else reference)
+        was = version()
+        db.session.execute(update(AssessmentRequest).where(this_request).values(status="contacted", first_name="Grace"))
+        db.session.commit()
+        assert version() == was

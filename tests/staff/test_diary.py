@@ -8,12 +8,13 @@ import re
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
-from intake.appointments.models import DiaryException
+from intake.appointments.models import Appointment, DiaryException
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON, today_in_london
+from intake.staff import diary_routes
 from tests.factories import book_appointment, free_slot, new_practitioner, new_request, sign_in
 from tests.support.back_office import error_messages
 
@@ -185,9 +186,10 @@ def test_the_week_and_day_views_take_a_handful_of_queries_however_many_appointme
         book_appointment(app, new_request(app, first=f"Patient{chr(65 + number)}"), reception, free_slot(app, day=day))
     after = (_queries(app, staff.client, week), _queries(app, staff.client, day_path))
     assert after == before and max(after) <= 12, after
-    # Seen again at the same version of the diary, its set-up and free times are kept: the staff
-    # member, the version, the appointments with their patients (and the day's time away).
-    assert (_queries(app, staff.client, week), _queries(app, staff.client, day_path)) == (3, 4)
+    # Seen again at the same version of the diary, its set-up and free times are kept, and the
+    # week's table too: the staff member and the version; the day also reads the appointments with
+    # their patients and the day's time away.
+    assert (_queries(app, staff.client, week), _queries(app, staff.client, day_path)) == (2, 4)
 
 
 def test_time_away_shows_in_the_day_view_with_its_note_as_text(app, booked_clinic):
@@ -209,3 +211,54 @@ def test_time_away_shows_in_the_day_view_with_its_note_as_text(app, booked_clini
     assert re.search(r'<th scope="row" class="diary__time">11:00</th>\s*<td class="diary__cell diary__cell--away">Away: <b>Course</b>', body)
     assert body.count("Away: <b>Course</b>") == 1 and body.count("Away: Staff meeting") == 2  # once in each column
     assert "West Green closed" not in body
+
+
+def _week_table(body: str) -> str:
+    return body[body.index('<div class="table-scroll diary"'):body.index("</table>")]
+
+
+def test_the_weeks_table_is_drawn_once_per_version_of_the_diary_and_every_change_shows_at_once(app, booked_clinic, make_staff):
+    """Kept for the diary's version, which the database raises with any change to the diary or to
+    what it shows of a booked patient: a renamed patient, a new urgency or a cancellation shows on
+    the next view, and the table kept for the older version is gone from memory."""
+    kept = app.extensions["kept_fragments"]
+    path = f"/staff/diary/week?site=riverside&week={booked_clinic['day']}"
+    reception, clinician = sign_in(app, booked_clinic["reception"]), sign_in(app, booked_clinic["clinician"])
+    first = page(reception, path)
+    assert "Grace Hopper" in first and len(kept.fragments) == 1
+    assert _week_table(page(clinician, path)) == _week_table(first) and len(kept.fragments) == 1  # the same table whoever looks
+    assert "Clara Clinician (clinician)" in page(clinician, path)  # their own name is outside it
+
+    grace = AssessmentRequest.reference == booked_clinic["grace"]
+    changes = [
+        (update(AssessmentRequest).where(grace).values(first_name="Gracie"), lambda body: "Gracie Hopper" in body and "Grace Hopper" not in body),
+        (update(AssessmentRequest).where(grace).values(urgency="urgent", urgency_rank=1), lambda body: "tag--urgent" in body),
+        (update(Appointment).values(cancelled=True), lambda body: "Gracie" not in body),
+    ]
+    for change, shows in changes:
+        with app.app_context():
+            db.session.execute(change)
+            db.session.commit()
+        body = page(reception, path)
+        assert shows(body), change
+        assert len(kept.fragments) == 1 and all("Grace Hopper" not in fragment for fragment in kept.fragments.values())
+
+
+def test_the_week_shows_fewer_free_times_as_the_day_goes_by(app, make_staff, monkeypatch):
+    make_staff("reception", email="desk@example.com")
+    new_practitioner(app, "Clara Clinician")
+    tuesday = today_in_london() + timedelta(days=(1 - today_in_london().weekday()) % 7 or 7)
+    staff = sign_in(app, "desk@example.com")
+    path = f"/staff/diary/week?site=riverside&week={tuesday}"
+    seen = []
+    for local in (time(8), time(10, 5)):
+        moment = datetime.combine(tuesday, local, LONDON).astimezone(timezone.utc)
+        monkeypatch.setattr(diary_routes, "utcnow", lambda: moment)
+        seen.append(re.search(r"(\d+) free times, first (\d\d:\d\d)", _week_table(page(staff, path)).split('class="diary__today"')[1]).groups())
+    assert seen[0][1] == "09:00" and seen[1][1] == "10:15" and int(seen[1][0]) < int(seen[0][0])
+
+
+def test_a_kept_table_cannot_read_who_is_looking(app):
+    environment = app.extensions["kept_fragments"].environment
+    with pytest.raises(Exception, match="may not read 'current_user'"):
+        environment.from_string("{{ current_user.name }}").render()
