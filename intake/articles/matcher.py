@@ -24,23 +24,40 @@ K1, B = 1.2, 0.75
 FIELD_WEIGHTS = (("title", 3), ("summary", 2), ("body", 1))
 
 # Structured evidence outweighs words: a red flag beats everything, the body area beats
-# the patient's own words, and words only order what the answers leave level.
+# the patient's own words, and words only order what the answers leave level. The answers
+# about when and how the problem began, age and nerve symptoms move articles up or down
+# within the body area, so that (say) a two-year back ache reads about persistent pain first.
 RED_FLAG_SCORE = 1000.0
 AREA_SCORE = 100.0
 NERVE_SCORE = 60.0
+NO_NERVE_SIGNS_SCORE = -40.0  # a nerve article for someone who reported no nerve symptoms
 LONG_STANDING_SCORE = 70.0
-AFTER_SURGERY_SCORE = 70.0
+PAIN_EDUCATION_LONG_STANDING_SCORE = 10.0  # how pain works comes first among the general reading
+AFTER_SURGERY_SCORE = 150.0  # after an operation, rehab comes before anything about the body area
 SYMPTOM_SCORE = 8.0
 TEXT_SCORE_MAX = 40.0
 GENERAL_SCORE = 5.0  # general reading (first appointment, staying active) fills any gaps
 OFF_AREA_TEXT_FACTOR = 0.1  # words alone rarely justify an article about another part of the body
+RECENT_SCORE = 20.0
+NOT_RECENT_SCORE = -60.0  # an article about new pain, for pain of more than 3 months
+INJURY_SCORE = 30.0  # an article about an injury, for a problem that began with one
+NO_INJURY_SCORE = -50.0  # an article about an injury, for a problem that began without one
+WEAR_AFTER_INJURY_SCORE = -30.0  # an article about slow wear and tear, for a problem that began with an injury
+OLDER_AGE, YOUNGER_AGE = 50, 40
+AGE_FIT_SCORE = 25.0  # an article mostly about people over 50, for someone over 50
+AGE_MISFIT_SCORE = -40.0  # ... for someone under 40
+# The back-pain screen's psychosocial risk (point 3 of issue 17): the higher it is, the sooner
+# the patient reads how pain works.
+RISK_SCORES = {"high": 120.0, "medium": 30.0}
 
 NERVE_SENSATIONS = ("spreading_pain", "numbness", "pins_and_needles", "weakness")
 LEG_REGIONS = frozenset({"lower_back", "hip", "knee", "ankle_foot"})
 ARM_REGIONS = frozenset({"neck", "shoulder", "elbow", "wrist_hand"})
 SENSATION_WORDS = {"numbness": "numbness", "pins_and_needles": "pins and needles", "weakness": "weakness"}
 RECENT_DURATIONS = frozenset({"under_2_weeks", "2_to_6_weeks"})
-RECENT_SCORE = 20.0
+LONG_STANDING = "over_3_months"
+INJURY_CONDITIONS = frozenset({"sprain", "ligament", "whiplash"})  # articles about what one injury did
+NOT_INJURED_ONSETS = frozenset({"gradual", "after_surgery"})
 # Articles for one group of people only count when the patient's own words point to it.
 AUDIENCE_STEMS = {"pregnancy": frozenset({"pregnant", "pregnanc", "midwif", "bump", "trimest", "antenat"})}
 REGION_WORDS = {
@@ -86,6 +103,8 @@ class IntakeProfile:
     onset: str = ""
     urgency: str = "routine"
     text: str = ""
+    age: int | None = None  # in years, when known
+    risk: str = ""  # the back-pain screen's risk, "low", "medium" or "high"; "" when not screened
 
 
 @dataclass(frozen=True)
@@ -186,46 +205,72 @@ def _join(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
 
 
+def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_stems: set[str]) -> tuple[float, list[str], bool]:
+    """How well an article fits the patient's answers (not yet their words), the reasons why, and
+    whether it is about their body area (or general reading)."""
+    score, reasons = 0.0, []
+    conditions = set(article.conditions)
+    fits_area = profile.region in article.body_areas
+    general = not article.body_areas
+    if profile.urgency != "routine" and "red_flags" in conditions:
+        score += RED_FLAG_SCORE
+        reasons.append("Because some of your answers mean you should get medical advice quickly")
+    if profile.onset == "after_surgery" and "post_surgery" in conditions:
+        score += AFTER_SURGERY_SCORE
+        reasons.append("Because your problem started after an operation")
+    if "nerve_pain" in conditions and (fits_area or general):
+        if nerve:
+            score += NERVE_SCORE
+            reasons.append(_nerve_reason(nerve, profile.region))
+        else:
+            score += NO_NERVE_SIGNS_SCORE
+    score += RISK_SCORES.get(profile.risk, 0.0) * ("pain_education" in conditions)
+    if profile.risk == "high" and "pain_education" in conditions:
+        reasons.append("Because of how much your pain has been affecting you")
+    if profile.duration == LONG_STANDING and "persistent_pain" in conditions:
+        score += LONG_STANDING_SCORE + PAIN_EDUCATION_LONG_STANDING_SCORE * ("pain_education" in conditions)
+        reasons.append("Because you have had pain for more than 3 months")
+    if "acute_pain" in conditions and fits_area:
+        if profile.duration in RECENT_DURATIONS:
+            score += RECENT_SCORE
+            reasons.append("Because your pain started recently")
+        elif profile.duration == LONG_STANDING:
+            score += NOT_RECENT_SCORE
+    if conditions & INJURY_CONDITIONS:
+        if profile.onset == "injury":
+            score += INJURY_SCORE
+            reasons.append("Because your problem started with an injury")
+        elif profile.onset in NOT_INJURED_ONSETS:
+            score += NO_INJURY_SCORE
+    if "osteoarthritis" in conditions and profile.onset == "injury":
+        score += WEAR_AFTER_INJURY_SCORE
+    if "older_adults" in conditions and profile.age is not None:
+        score += AGE_FIT_SCORE if profile.age >= OLDER_AGE else AGE_MISFIT_SCORE if profile.age < YOUNGER_AGE else 0.0
+    audience = [stems_ for condition, stems_ in AUDIENCE_STEMS.items() if condition in conditions]
+    if audience and not any(stems_ & patient_stems for stems_ in audience):
+        fits_area = False  # e.g. back pain in pregnancy, for someone who has not said they are pregnant
+    if fits_area and "red_flags" not in conditions:
+        score += AREA_SCORE
+        reasons.append(f"Because your main problem is your {REGION_WORDS.get(profile.region, 'body')}")
+    if general:
+        score += GENERAL_SCORE + ("first_assessment" in conditions)
+    if fits_area or general:
+        score += SYMPTOM_SCORE * len(set(profile.sensations) & set(article.symptoms))
+    return score, reasons, fits_area or general
+
+
 def recommend(index: ArticleIndex, profile: IntakeProfile, limit: int = 3) -> list[Recommendation]:
     """Rank every article for one patient and return the best, each with its reason."""
     text_scores, matched_words = index.text_scores(profile.text) if profile.text else ({}, {})
     best_text = max(text_scores.values(), default=0.0) or 1.0
     nerve = [code for code in NERVE_SENSATIONS if code in profile.sensations]
     patient_stems = set(stems(profile.text))
-    flagged = profile.urgency != "routine"
     ranked = []
     for position, article in enumerate(index.articles):
-        score, reasons = 0.0, []
-        fits_area = profile.region in article.body_areas
-        general = not article.body_areas
-        if flagged and "red_flags" in article.conditions:
-            score += RED_FLAG_SCORE
-            reasons.append("Because some of your answers mean you should get medical advice quickly")
-        if nerve and "nerve_pain" in article.conditions and (fits_area or general):
-            score += NERVE_SCORE
-            reasons.append(_nerve_reason(nerve, profile.region))
-        if profile.duration == "over_3_months" and "persistent_pain" in article.conditions:
-            score += LONG_STANDING_SCORE
-            reasons.append("Because you have had pain for more than 3 months")
-        if profile.onset == "after_surgery" and "post_surgery" in article.conditions:
-            score += AFTER_SURGERY_SCORE
-            reasons.append("Because your problem started after an operation")
-        if profile.duration in RECENT_DURATIONS and "acute_pain" in article.conditions and fits_area:
-            score += RECENT_SCORE
-            reasons.append("Because your pain started recently")
-        audience = [stems_ for condition, stems_ in AUDIENCE_STEMS.items() if condition in article.conditions]
-        if audience and not any(stems_ & patient_stems for stems_ in audience):
-            fits_area = False  # e.g. back pain in pregnancy, for someone who has not said they are pregnant
-        if fits_area and "red_flags" not in article.conditions:
-            score += AREA_SCORE
-            reasons.append(f"Because your main problem is your {REGION_WORDS.get(profile.region, 'body')}")
-        if general:
-            score += GENERAL_SCORE + ("first_assessment" in article.conditions)
-        if fits_area or general:
-            score += SYMPTOM_SCORE * len(set(profile.sensations) & set(article.symptoms))
+        score, reasons, on_area = _score(article, profile, nerve, patient_stems)
         if position in text_scores:
-            off_area = not (fits_area or general) and profile.region != "other"
-            score += TEXT_SCORE_MAX * text_scores[position] / best_text * (OFF_AREA_TEXT_FACTOR if off_area else 1)
+            factor = 1 if on_area or profile.region == "other" else OFF_AREA_TEXT_FACTOR
+            score += TEXT_SCORE_MAX * text_scores[position] / best_text * factor
             strongest = [word for _, word in sorted(matched_words[position], reverse=True)[:2]]
             reasons.append(f"Because you mentioned “{_join(strongest)}”")
         if "first_assessment" in article.conditions:
