@@ -29,11 +29,10 @@ FIELD_WEIGHTS = (("title", 3), ("summary", 2), ("body", 1))
 # within the body area, so that (say) a two-year back ache reads about persistent pain first.
 RED_FLAG_SCORE = 1000.0
 AREA_SCORE = 100.0
-NERVE_SCORE = 60.0
-NO_NERVE_SIGNS_SCORE = -40.0  # a nerve article for someone who reported no nerve symptoms
+NERVE_SCORE = 80.0
 LONG_STANDING_SCORE = 70.0
 PAIN_EDUCATION_LONG_STANDING_SCORE = 10.0  # how pain works comes first among the general reading
-AFTER_SURGERY_SCORE = 150.0  # after an operation, rehab comes before anything about the body area
+AFTER_SURGERY_SCORE = 200.0  # after an operation, rehab comes before anything about the body area
 SYMPTOM_SCORE = 8.0
 TEXT_SCORE_MAX = 40.0
 GENERAL_SCORE = 5.0  # general reading (first appointment, staying active) fills any gaps
@@ -43,9 +42,14 @@ NOT_RECENT_SCORE = -60.0  # an article about new pain, for pain of more than 3 m
 INJURY_SCORE = 30.0  # an article about an injury, for a problem that began with one
 NO_INJURY_SCORE = -50.0  # an article about an injury, for a problem that began without one
 WEAR_AFTER_INJURY_SCORE = -30.0  # an article about slow wear and tear, for a problem that began with an injury
-OLDER_AGE, YOUNGER_AGE = 50, 40
-AGE_FIT_SCORE = 25.0  # an article mostly about people over 50, for someone over 50
-AGE_MISFIT_SCORE = -40.0  # ... for someone under 40
+OLDER_AGE, YOUNGER_AGE = 50, 45
+AGE_FIT_SCORE = 15.0  # an article about slow changes mostly after 50, for someone of 50 or over whose pain is not new
+AGE_MISFIT_SCORE = -40.0  # ... for someone under 45
+SLOW_CHANGE_NEW_PAIN_SCORE = -20.0  # pain of under 2 weeks is rarely the slow changes of age alone
+NOT_LONG_STANDING_SCORE = -30.0  # an article about long-term pain in one area, for pain of under 6 weeks
+TITLE_WORD_SCORE, TITLE_WORDS_COUNTED = 10.0, 2  # the title names what the patient described
+TOPIC_SCORE = 20.0  # general reading about what the patient asks about
+TOPIC_WORDS = {"exercise": "exercise exercising gym fit fitness active activity sport"}
 # The back-pain screen's psychosocial risk (point 3 of issue 17): the higher it is, the sooner
 # the patient reads how pain works.
 RISK_SCORES = {"high": 120.0, "medium": 30.0}
@@ -54,8 +58,16 @@ NERVE_SENSATIONS = ("spreading_pain", "numbness", "pins_and_needles", "weakness"
 LEG_REGIONS = frozenset({"lower_back", "hip", "knee", "ankle_foot"})
 ARM_REGIONS = frozenset({"neck", "shoulder", "elbow", "wrist_hand"})
 SENSATION_WORDS = {"numbness": "numbness", "pins_and_needles": "pins and needles", "weakness": "weakness"}
+# Articles about one kind of symptom sink for a patient who reported neither the symptom nor
+# words for it: condition -> (sensations that point to it, words that do, score without either).
+NEEDS_EVIDENCE = {
+    "nerve_pain": (NERVE_SENSATIONS, "numb tingling pins needles sciatica shooting nerve", -40.0),
+    "headache": (("headaches",), "headache headaches migraine", -20.0),
+    "frozen_shoulder": (("stiffness",), "stiff frozen", -20.0),
+    "sleep": ((), "sleep sleeping asleep awake wake waking insomnia tired", -30.0),
+}
 RECENT_DURATIONS = frozenset({"under_2_weeks", "2_to_6_weeks"})
-LONG_STANDING = "over_3_months"
+LONG_STANDING, NEWEST = "over_3_months", "under_2_weeks"
 INJURY_CONDITIONS = frozenset({"sprain", "ligament", "whiplash"})  # articles about what one injury did
 NOT_INJURED_ONSETS = frozenset({"gradual", "after_surgery"})
 # Articles for one group of people only count when the patient's own words point to it.
@@ -71,6 +83,9 @@ STOP_WORDS = frozenset(
     "me more most my no not now of off on once only or other our out over own same she so some still such than "
     "that the their them then there these they this those through to too under until up very was we were what "
     "when where which while who why will with would you your".split()
+    # Words patients use a lot that say nothing about which article fits.
+    + "ago bit day days done get getting go going got like lot made make making month months really since start "
+    "started thing things time times want wanted week weeks without year years".split()
 )
 # Words patients use for the same thing, folded together before stemming.
 SYNONYMS = {"tingling": "pins needles", "tingly": "pins needles", "tingle": "pins needles", "numbed": "numb"}
@@ -122,6 +137,7 @@ class ArticleIndex:
 
     articles: list[Article]
     term_weights: dict[str, dict[int, float]] = field(default_factory=dict)
+    title_terms: list[frozenset[str]] = field(default_factory=list)
 
     @classmethod
     def build(cls, articles: list[Article]) -> ArticleIndex:
@@ -144,13 +160,15 @@ class ArticleIndex:
                 idf = math.log(1 + (total - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
                 weights[term][position] = idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * length / average_length))
         index.term_weights = dict(weights)
+        index.title_terms = [frozenset(stems(article.title)) for article in index.articles]
         return index
 
-    def text_scores(self, text: str) -> tuple[dict[int, float], dict[int, list[tuple[float, str]]]]:
-        """BM25 score of each article for a text, and which of the text's words it matched (with weights)."""
+    def text_scores(self, text: str, ignore: frozenset[str] = frozenset()) -> tuple[dict[int, float], dict[int, list[tuple[float, str]]]]:
+        """BM25 score of each article for a text, and which of the text's words it matched (with
+        weights), leaving out the terms to ignore."""
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, list[tuple[float, str]]] = defaultdict(list)
-        seen: set[str] = set()
+        seen: set[str] = set(ignore)
         for word in tokens(text):
             term = _stemmer.stemWord(word)
             if term in seen:
@@ -191,6 +209,11 @@ def index_for_folder(folder: str) -> ArticleIndex:
     return ArticleIndex.build(load_articles(Path(folder)))
 
 
+_EVIDENCE_STEMS = {condition: frozenset(stems(words)) for condition, (_, words, _) in NEEDS_EVIDENCE.items()}
+_TOPIC_STEMS = {condition: frozenset(stems(words)) for condition, words in TOPIC_WORDS.items()}
+_REGION_STEMS = {region: frozenset(stems(words)) for region, words in REGION_WORDS.items()}
+
+
 def _nerve_reason(nerve: list[str], region: str) -> str:
     """Say which nerve symptoms the patient reported, and where: 'numbness in your leg'."""
     limb = "leg" if region in LEG_REGIONS else "arm" if region in ARM_REGIONS else ""
@@ -218,18 +241,21 @@ def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_s
     if profile.onset == "after_surgery" and "post_surgery" in conditions:
         score += AFTER_SURGERY_SCORE
         reasons.append("Because your problem started after an operation")
-    if "nerve_pain" in conditions and (fits_area or general):
-        if nerve:
-            score += NERVE_SCORE
-            reasons.append(_nerve_reason(nerve, profile.region))
-        else:
-            score += NO_NERVE_SIGNS_SCORE
+    if nerve and "nerve_pain" in conditions and (fits_area or general):
+        score += NERVE_SCORE
+        reasons.append(_nerve_reason(nerve, profile.region))
+    for condition in conditions & NEEDS_EVIDENCE.keys():
+        sensations, words, unsupported = NEEDS_EVIDENCE[condition]
+        if not set(sensations) & set(profile.sensations) and not _EVIDENCE_STEMS[condition] & patient_stems:
+            score += unsupported
     score += RISK_SCORES.get(profile.risk, 0.0) * ("pain_education" in conditions)
     if profile.risk == "high" and "pain_education" in conditions:
         reasons.append("Because of how much your pain has been affecting you")
     if profile.duration == LONG_STANDING and "persistent_pain" in conditions:
         score += LONG_STANDING_SCORE + PAIN_EDUCATION_LONG_STANDING_SCORE * ("pain_education" in conditions)
         reasons.append("Because you have had pain for more than 3 months")
+    elif "persistent_pain" in conditions and fits_area and profile.duration in RECENT_DURATIONS:
+        score += NOT_LONG_STANDING_SCORE
     if "acute_pain" in conditions and fits_area:
         if profile.duration in RECENT_DURATIONS:
             score += RECENT_SCORE
@@ -245,7 +271,14 @@ def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_s
     if "osteoarthritis" in conditions and profile.onset == "injury":
         score += WEAR_AFTER_INJURY_SCORE
     if "older_adults" in conditions and profile.age is not None:
-        score += AGE_FIT_SCORE if profile.age >= OLDER_AGE else AGE_MISFIT_SCORE if profile.age < YOUNGER_AGE else 0.0
+        if profile.age < YOUNGER_AGE:
+            score += AGE_MISFIT_SCORE
+        elif profile.age >= OLDER_AGE and profile.duration not in RECENT_DURATIONS:
+            score += AGE_FIT_SCORE
+    if "older_adults" in conditions and profile.duration == NEWEST:
+        score += SLOW_CHANGE_NEW_PAIN_SCORE
+    if general and any(_TOPIC_STEMS[condition] & patient_stems for condition in conditions & _TOPIC_STEMS.keys()):
+        score += TOPIC_SCORE
     audience = [stems_ for condition, stems_ in AUDIENCE_STEMS.items() if condition in conditions]
     if audience and not any(stems_ & patient_stems for stems_ in audience):
         fits_area = False  # e.g. back pain in pregnancy, for someone who has not said they are pregnant
@@ -261,7 +294,9 @@ def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_s
 
 def recommend(index: ArticleIndex, profile: IntakeProfile, limit: int = 3) -> list[Recommendation]:
     """Rank every article for one patient and return the best, each with its reason."""
-    text_scores, matched_words = index.text_scores(profile.text) if profile.text else ({}, {})
+    # The body area is already known from the answers: naming it again tells articles about it apart no further.
+    region_stems = _REGION_STEMS.get(profile.region, frozenset())
+    text_scores, matched_words = index.text_scores(profile.text, ignore=region_stems) if profile.text else ({}, {})
     best_text = max(text_scores.values(), default=0.0) or 1.0
     nerve = [code for code in NERVE_SENSATIONS if code in profile.sensations]
     patient_stems = set(stems(profile.text))
@@ -270,7 +305,8 @@ def recommend(index: ArticleIndex, profile: IntakeProfile, limit: int = 3) -> li
         score, reasons, on_area = _score(article, profile, nerve, patient_stems)
         if position in text_scores:
             factor = 1 if on_area or profile.region == "other" else OFF_AREA_TEXT_FACTOR
-            score += TEXT_SCORE_MAX * text_scores[position] / best_text * factor
+            titled = len((patient_stems - region_stems) & index.title_terms[position])
+            score += factor * (TEXT_SCORE_MAX * text_scores[position] / best_text + TITLE_WORD_SCORE * min(titled, TITLE_WORDS_COUNTED))
             strongest = [word for _, word in sorted(matched_words[position], reverse=True)[:2]]
             reasons.append(f"Because you mentioned “{_join(strongest)}”")
         if "first_assessment" in article.conditions:
