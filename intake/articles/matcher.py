@@ -131,13 +131,54 @@ class Recommendation:
     score: float
 
 
+@dataclass(frozen=True)
+class ArticleFacts:
+    """An article's codes as sets, and its title's terms, worked out once when the index is built."""
+
+    areas: frozenset[str]
+    symptoms: frozenset[str]
+    conditions: frozenset[str]
+    title_terms: frozenset[str]
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleFacts:
+        return cls(frozenset(article.body_areas), frozenset(article.symptoms), frozenset(article.conditions), frozenset(stems(article.title)))
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What ranking needs from a profile, worked out once per ranking rather than once per article."""
+
+    profile: IntakeProfile
+    sensations: frozenset[str]
+    nerve: tuple[str, ...]
+    stems: frozenset[str]
+    unsupported: dict[str, float]  # condition -> score, for articles about symptoms the patient did not report
+    topics: frozenset[str]  # conditions of general reading the patient asked about
+
+    @classmethod
+    def of(cls, profile: IntakeProfile) -> PatientFacts:
+        sensations, patient_stems = frozenset(profile.sensations), frozenset(stems(profile.text))
+        return cls(
+            profile=profile,
+            sensations=sensations,
+            nerve=tuple(code for code in NERVE_SENSATIONS if code in sensations),
+            stems=patient_stems,
+            unsupported={
+                condition: score for condition, (codes, _, score) in NEEDS_EVIDENCE.items()
+                if not sensations & set(codes) and not _EVIDENCE_STEMS[condition] & patient_stems
+            },
+            topics=frozenset(condition for condition, words in _TOPIC_STEMS.items() if words & patient_stems),
+        )
+
+
 @dataclass
 class ArticleIndex:
     """Everything ranking needs, computed once from the library."""
 
     articles: list[Article]
     term_weights: dict[str, dict[int, float]] = field(default_factory=dict)
-    title_terms: list[frozenset[str]] = field(default_factory=list)
+    facts: list[ArticleFacts] = field(default_factory=list)
 
     @classmethod
     def build(cls, articles: list[Article]) -> ArticleIndex:
@@ -160,7 +201,7 @@ class ArticleIndex:
                 idf = math.log(1 + (total - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
                 weights[term][position] = idf * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * length / average_length))
         index.term_weights = dict(weights)
-        index.title_terms = [frozenset(stems(article.title)) for article in index.articles]
+        index.facts = [ArticleFacts.of(article) for article in index.articles]
         return index
 
     def text_scores(self, text: str, ignore: frozenset[str] = frozenset()) -> tuple[dict[int, float], dict[int, list[tuple[float, str]]]]:
@@ -228,29 +269,27 @@ def _join(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
 
 
-def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_stems: set[str]) -> tuple[float, list[str], bool]:
+def _score(facts: ArticleFacts, patient: PatientFacts) -> tuple[float, list[str], bool]:
     """How well an article fits the patient's answers (not yet their words), the reasons why, and
     whether it is about their body area (or general reading)."""
+    profile, conditions = patient.profile, facts.conditions
     score, reasons = 0.0, []
-    conditions = set(article.conditions)
-    fits_area = profile.region in article.body_areas
-    general = not article.body_areas
+    fits_area = profile.region in facts.areas
+    general = not facts.areas
     if profile.urgency != "routine" and "red_flags" in conditions:
         score += RED_FLAG_SCORE
         reasons.append("Because some of your answers mean you should get medical advice quickly")
     if profile.onset == "after_surgery" and "post_surgery" in conditions:
         score += AFTER_SURGERY_SCORE
         reasons.append("Because your problem started after an operation")
-    if nerve and "nerve_pain" in conditions and (fits_area or general):
+    if patient.nerve and "nerve_pain" in conditions and (fits_area or general):
         score += NERVE_SCORE
-        reasons.append(_nerve_reason(nerve, profile.region))
-    for condition in conditions & NEEDS_EVIDENCE.keys():
-        sensations, words, unsupported = NEEDS_EVIDENCE[condition]
-        if not set(sensations) & set(profile.sensations) and not _EVIDENCE_STEMS[condition] & patient_stems:
-            score += unsupported
-    score += RISK_SCORES.get(profile.risk, 0.0) * ("pain_education" in conditions)
-    if profile.risk == "high" and "pain_education" in conditions:
-        reasons.append("Because of how much your pain has been affecting you")
+        reasons.append(_nerve_reason(list(patient.nerve), profile.region))
+    score += sum(patient.unsupported.get(condition, 0.0) for condition in conditions)
+    if "pain_education" in conditions and profile.risk in RISK_SCORES:
+        score += RISK_SCORES[profile.risk]
+        if profile.risk == "high":
+            reasons.append("Because of how much your pain has been affecting you")
     if profile.duration == LONG_STANDING and "persistent_pain" in conditions:
         score += LONG_STANDING_SCORE + PAIN_EDUCATION_LONG_STANDING_SCORE * ("pain_education" in conditions)
         reasons.append("Because you have had pain for more than 3 months")
@@ -270,17 +309,12 @@ def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_s
             score += NO_INJURY_SCORE
     if "osteoarthritis" in conditions and profile.onset == "injury":
         score += WEAR_AFTER_INJURY_SCORE
-    if "older_adults" in conditions and profile.age is not None:
-        if profile.age < YOUNGER_AGE:
-            score += AGE_MISFIT_SCORE
-        elif profile.age >= OLDER_AGE and profile.duration not in RECENT_DURATIONS:
-            score += AGE_FIT_SCORE
-    if "older_adults" in conditions and profile.duration == NEWEST:
-        score += SLOW_CHANGE_NEW_PAIN_SCORE
-    if general and any(_TOPIC_STEMS[condition] & patient_stems for condition in conditions & _TOPIC_STEMS.keys()):
+    if "older_adults" in conditions:
+        score += _age_score(profile)
+    if general and conditions & patient.topics:
         score += TOPIC_SCORE
     audience = [stems_ for condition, stems_ in AUDIENCE_STEMS.items() if condition in conditions]
-    if audience and not any(stems_ & patient_stems for stems_ in audience):
+    if audience and not any(stems_ & patient.stems for stems_ in audience):
         fits_area = False  # e.g. back pain in pregnancy, for someone who has not said they are pregnant
     if fits_area and "red_flags" not in conditions:
         score += AREA_SCORE
@@ -288,8 +322,18 @@ def _score(article: Article, profile: IntakeProfile, nerve: list[str], patient_s
     if general:
         score += GENERAL_SCORE + ("first_assessment" in conditions)
     if fits_area or general:
-        score += SYMPTOM_SCORE * len(set(profile.sensations) & set(article.symptoms))
+        score += SYMPTOM_SCORE * len(patient.sensations & facts.symptoms)
     return score, reasons, fits_area or general
+
+
+def _age_score(profile: IntakeProfile) -> float:
+    """How an article about the slow changes of age fits the patient's age and how new their pain is."""
+    score = SLOW_CHANGE_NEW_PAIN_SCORE if profile.duration == NEWEST else 0.0
+    if profile.age is None:
+        return score
+    if profile.age < YOUNGER_AGE:
+        return score + AGE_MISFIT_SCORE
+    return score + (AGE_FIT_SCORE if profile.age >= OLDER_AGE and profile.duration not in RECENT_DURATIONS else 0.0)
 
 
 def recommend(index: ArticleIndex, profile: IntakeProfile, limit: int = 3) -> list[Recommendation]:
@@ -298,14 +342,14 @@ def recommend(index: ArticleIndex, profile: IntakeProfile, limit: int = 3) -> li
     region_stems = _REGION_STEMS.get(profile.region, frozenset())
     text_scores, matched_words = index.text_scores(profile.text, ignore=region_stems) if profile.text else ({}, {})
     best_text = max(text_scores.values(), default=0.0) or 1.0
-    nerve = [code for code in NERVE_SENSATIONS if code in profile.sensations]
-    patient_stems = set(stems(profile.text))
+    patient = PatientFacts.of(profile)
+    words_beyond_region = patient.stems - region_stems
     ranked = []
     for position, article in enumerate(index.articles):
-        score, reasons, on_area = _score(article, profile, nerve, patient_stems)
+        score, reasons, on_area = _score(index.facts[position], patient)
         if position in text_scores:
             factor = 1 if on_area or profile.region == "other" else OFF_AREA_TEXT_FACTOR
-            titled = len((patient_stems - region_stems) & index.title_terms[position])
+            titled = len(words_beyond_region & index.facts[position].title_terms)
             score += factor * (TEXT_SCORE_MAX * text_scores[position] / best_text + TITLE_WORD_SCORE * min(titled, TITLE_WORDS_COUNTED))
             strongest = [word for _, word in sorted(matched_words[position], reverse=True)[:2]]
             reasons.append(f"Because you mentioned “{_join(strongest)}”")
