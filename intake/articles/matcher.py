@@ -295,18 +295,19 @@ def _score(facts: ArticleFacts, patient: PatientFacts) -> tuple[float, list[str]
         reasons.append("Because you have had pain for more than 3 months")
     elif "persistent_pain" in conditions and fits_area and profile.duration in RECENT_DURATIONS:
         score += NOT_LONG_STANDING_SCORE
-    if "acute_pain" in conditions and fits_area:
+    about_an_injury = bool(conditions & INJURY_CONDITIONS)
+    not_injured = about_an_injury and profile.onset in NOT_INJURED_ONSETS
+    if about_an_injury and profile.onset == "injury":
+        score += INJURY_SCORE
+        reasons.append("Because your problem started with an injury")
+    elif not_injured:
+        score += NO_INJURY_SCORE
+    if "acute_pain" in conditions and fits_area and not not_injured:  # whiplash is not new pain without an accident
         if profile.duration in RECENT_DURATIONS:
             score += RECENT_SCORE
             reasons.append("Because your pain started recently")
         elif profile.duration == LONG_STANDING:
             score += NOT_RECENT_SCORE
-    if conditions & INJURY_CONDITIONS:
-        if profile.onset == "injury":
-            score += INJURY_SCORE
-            reasons.append("Because your problem started with an injury")
-        elif profile.onset in NOT_INJURED_ONSETS:
-            score += NO_INJURY_SCORE
     if "osteoarthritis" in conditions and profile.onset == "injury":
         score += WEAR_AFTER_INJURY_SCORE
     if "older_adults" in conditions:

@@ -167,6 +167,10 @@ def test_the_patients_in_issue_17_read_the_right_article_first(index, name, slug
     assert top_three(index, BY_NAME[name])[0] == slug
 
 
+def test_gradual_neck_pain_with_tingling_down_the_arm_reads_nothing_about_road_accidents(index):
+    assert "whiplash" not in top_three(index, BY_NAME["gradual neck pain with tingling down the arm"])
+
+
 def test_a_long_standing_back_ache_has_persistent_pain_reading_and_nothing_on_new_pain_in_its_top_three(index):
     top = top_three(index, BY_NAME["two-year back ache"])
     assert "acute-low-back-pain" not in top
