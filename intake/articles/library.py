@@ -19,6 +19,7 @@ WORDS_PER_MINUTE = 200
 WORD = re.compile(r"[A-Za-z0-9’']+")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CONDITIONS = frozenset({
+    "pain_education", "older_adults",
     "nerve_pain", "acute_pain", "persistent_pain", "posture", "whiplash", "headache", "tendon",
     "frozen_shoulder", "osteoarthritis", "ligament", "sprain", "running", "pregnancy", "post_surgery",
     "exercise", "sleep", "first_assessment", "red_flags", "sports_injury", "jaw",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from intake.articles.matcher import ArticleIndex, IntakeProfile, Recommendation, recommend
+from intake.platform.timeutil import LONDON, age_on
 
 
 def profile_from_request(request: Any) -> IntakeProfile:
@@ -20,6 +21,8 @@ def profile_from_request(request: Any) -> IntakeProfile:
         onset=request.onset,
         urgency=request.urgency,
         text=f"{request.description}\n{request.goals}",
+        # Their age on the day they asked, as the clinic counts days.
+        age=age_on(request.date_of_birth, request.created_at.astimezone(LONDON).date()),
     )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from markupsafe import escape
+
 from tests.factories import Patient
 from intake.articles.library import load_articles
 from intake.platform.extensions import db
@@ -70,3 +73,39 @@ def test_the_patient_email_links_the_recommended_articles(make_app):
         ).scalar_one()
     assert "https://intake.clinic.example/articles/knee-" in email.text_body
     assert 'href="https://intake.clinic.example/articles/knee-' in email.html_body
+
+
+@pytest.mark.parametrize("article", load_articles(), ids=lambda article: article.slug)
+def test_every_article_has_its_own_page_with_its_title_and_when_to_seek_help(client, article):
+    response = client.get(f"/articles/{article.slug}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1" in page and escape(article.title) in page
+    assert "When to seek help" in page
+
+
+def offered(client, reference: str) -> list[str]:
+    page = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
+    return re.findall(r'<li class="recommended__item"><a href="/articles/([^"]+)"', page)
+
+
+def test_a_back_ache_of_two_years_is_offered_reading_on_long_term_pain_not_new_pain(client, patient):
+    reference = patient.complete(
+        where_it_hurts={"region": "lower_back", "duration": "over_3_months", "onset": "gradual"},
+        how_it_feels={"sensations": [], "description": "My back has ached for two years", "goals": "Garden again"},
+    )
+    slugs = offered(client, reference)
+    assert slugs[0] == "living-well-with-persistent-back-pain"
+    assert "persistent-pain-how-pain-works" in slugs and "acute-low-back-pain" not in slugs
+
+
+@pytest.mark.parametrize(("born", "first"), [("1950", True), ("2004", False)])
+def test_the_patients_age_orders_the_articles_offered(make_app, born, first):
+    app = make_app()
+    client = app.test_client()
+    reference = Patient(client).complete(
+        about_you={"date_of_birth-year": born},
+        where_it_hurts={"region": "knee", "duration": "over_3_months", "onset": "gradual"},
+        how_it_feels={"sensations": [], "description": "It aches", "goals": "Walk further"},
+    )
+    assert (offered(client, reference)[0] == "knee-osteoarthritis") is first
