@@ -259,7 +259,7 @@ def run_wrk(port: int, target: Target, seconds: int) -> Figures:
     if finished.returncode:
         raise RuntimeError(f"wrk failed: {finished.stderr or finished.stdout}")
     output = finished.stdout
-    percentiles = {share: milliseconds(figure, unit) for share, figure, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", output, re.M)}
+    percentiles = {share: milliseconds(figure, unit) for share, figure, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)}
     counters = {name: int(value) for name, value in re.findall(r"^(unexpected|journeys|duration_us): (\d+)$", output, re.M)}
     failures = []
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
@@ -269,6 +269,8 @@ def run_wrk(port: int, target: Target, seconds: int) -> Figures:
     if counters["unexpected"]:
         first = re.search(r"^first unexpected: (.*)$", output, re.M).group(1)
         failures.append(f"{counters['unexpected']} unexpected answers, first: {first}")
+    if set(percentiles) != {"50", "99"}:
+        raise RuntimeError(f"wrk gave no latency percentiles for {target.name}:\n{output}")
     journeys = counters["journeys"] / (counters["duration_us"] / 1e6) if "journeys" in counters else None
     requests_per_second = float(re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M).group(1))
     return Figures(requests_per_second, percentiles["50"], percentiles["99"], failures, journeys)
