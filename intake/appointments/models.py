@@ -257,3 +257,21 @@ def _version_the_diary(metadata, connection, tables=(), **kw) -> None:
         return
     for statement in diary_version_ddl(connection.dialect.name, secrets.token_hex(16)):
         connection.exec_driver_sql(statement)
+
+
+class ManageLink(db.Model):
+    """The patient's link to see, move or cancel one appointment without signing in.
+
+    The link's token is derived from `nonce` with the app's secret key (see manage_links), so
+    every email about the appointment can carry it again; the database keeps only the nonce and
+    the token's SHA-256 digest, by which a link is found, so a copy of the database alone opens
+    no appointment. One link per appointment, for its whole life: a move keeps it, and it stops
+    working when the appointment is cancelled or over.
+    """
+
+    __tablename__ = "manage_links"
+
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

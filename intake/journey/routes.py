@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
+from intake.appointments.manage_links import existing_token
 from intake.appointments.services import Choice, active_appointments
 from intake.articles.profiles import profile_from_request, recommendations_for
 from intake.journey import offers, services
@@ -301,6 +302,8 @@ def confirmation(reference: str):
     return render_template(
         "journey/confirmation.html", stored=stored, site=site, articles=articles, appointment=appointment,
         starts=appointment.starts_at.astimezone(LONDON) if appointment else None,
+        manage_token=existing_token(appointment.id, current_app.secret_key) if appointment else None,
+        cutoff_hours=current_app.config["MANAGE_CUTOFF_HOURS"],
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from intake.appointments import diary
+from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
@@ -340,7 +341,7 @@ def submit_draft(
             if not db.session.execute(DISCARD_CHECKED_DRAFT, {"draft_id": draft.id, "seen_at": draft.updated_at}).rowcount:
                 db.session.rollback()
                 return _submitted_already(draft, now)
-            appointment = _book_chosen_time(request, choice, now, default_minutes)
+            appointment = _book_chosen_time(request, choice, now, default_minutes, mail_settings)
             email_ids = queue_new_request_emails(
                 RequestDetails.of(request),
                 site_by_code(sites, request.site_code),
@@ -370,8 +371,10 @@ def _rolled_back_by_the_database(error: OperationalError) -> bool:
     return str(getattr(error.orig, "sqlstate", None) or "").startswith("40")
 
 
-def _book_chosen_time(request: AssessmentRequest, choice: Choice | None, now: datetime, default_minutes: int) -> AppointmentDetails | None:
-    """Book the time the patient chose for the request being stored; on a refusal nothing is kept."""
+def _book_chosen_time(
+    request: AssessmentRequest, choice: Choice | None, now: datetime, default_minutes: int, settings: MailSettings,
+) -> AppointmentDetails | None:
+    """Book the time the patient chose for the request being stored, with its manage link; on a refusal nothing is kept."""
     if choice is None:
         return None
     try:
@@ -382,6 +385,7 @@ def _book_chosen_time(request: AssessmentRequest, choice: Choice | None, now: da
     return AppointmentDetails(
         id=appointment.id, starts_at=appointment.starts_at, minutes=appointment.minutes, created_at=now,
         clinician_name=appointment.practitioner.name, sequence=appointment.sequence,
+        manage_url=manage_url(appointment.id, secret=settings.link_secret, base_url=settings.public_base_url, now=now),
     )
 
 

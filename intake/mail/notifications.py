@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, Protocol
@@ -40,6 +40,7 @@ class MailSettings:
     include_symptom_summary: bool
     include_urgency_reasons: bool
     acknowledgements_per_address_per_day: int
+    link_secret: str = field(default="", repr=False)  # makes the patients' manage links (the app's secret key)
 
     @classmethod
     def from_config(cls, config) -> MailSettings:
@@ -52,6 +53,7 @@ class MailSettings:
             include_symptom_summary=bool(config["MAIL_CLINIC_SYMPTOM_SUMMARY"]),
             include_urgency_reasons=bool(config["MAIL_CLINIC_URGENCY_REASONS"]),
             acknowledgements_per_address_per_day=int(config["MAIL_ACKNOWLEDGEMENTS_PER_ADDRESS_PER_DAY"]),
+            link_secret=config["SECRET_KEY"],
         )
 
     @property
@@ -102,6 +104,7 @@ class AppointmentDetails:
     created_at: datetime
     clinician_name: str
     sequence: int = 0
+    manage_url: str = ""  # where the patient moves or cancels it themselves ("" once cancelled)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,10 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SUBMIT_LIMIT_PER_ADDRESS": os.environ.get("SUBMIT_LIMIT_PER_ADDRESS", "20 per hour"),
         "START_LIMIT_PER_ADDRESS": os.environ.get("START_LIMIT_PER_ADDRESS", "60 per hour"),
         "EMAIL_ACTION_LIMIT": os.environ.get("EMAIL_ACTION_LIMIT", "120 per hour"),
+        # Patients' manage links: moved or cancelled online up to this many hours before; a link
+        # that opens nothing counts against its address (guessing), up to this limit.
+        "MANAGE_CUTOFF_HOURS": _env_int("MANAGE_CUTOFF_HOURS", 24),
+        "MANAGE_LINK_LIMIT_PER_ADDRESS": os.environ.get("MANAGE_LINK_LIMIT_PER_ADDRESS", "20 per hour"),
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }

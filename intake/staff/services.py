@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from intake.appointments import diary, services as appointments
+from intake.appointments import diary, manage_links, services as appointments
 from intake.appointments.models import Appointment, Practitioner
 from intake.appointments.statuses import APPOINTMENT_ENDING, STATUS_WORDS, THROUGH_CANCELLING, TRANSITIONS, can_become, refusal
 from intake.clinic.sites import Site, site_by_code
@@ -87,7 +87,7 @@ def book(
         user, "book", request.id, now, starts_at=appointment.starts_at.isoformat(), clinician=appointment.practitioner.name,
         site=appointment.site_code, **{"from": earlier_status},
     )
-    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings)
+    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings)
 
 
 def _at_a_time_on_offer(slot_value: str, now: datetime, default_minutes: int, change: Callable[[appointments.Choice], Appointment],
@@ -129,7 +129,8 @@ def move(
     audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
     request.updated_at = now
     return queue_appointment_email(
-        RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings, change="moved",
+        RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings,
+        change="moved",
     )
 
 
@@ -153,10 +154,14 @@ def cancel(
     )
 
 
-def appointment_details(appointment, now: datetime) -> AppointmentDetails:
-    """What an email says about the appointment, as changed at `now`."""
+def appointment_details(appointment, now: datetime, settings: MailSettings | None = None) -> AppointmentDetails:
+    """What an email says about the appointment, as changed at `now`; with the mail `settings`, its
+    manage link too (an email about a cancelled appointment has none: the link no longer works)."""
+    manage = "" if settings is None else manage_links.manage_url(
+        appointment.id, secret=settings.link_secret, base_url=settings.public_base_url, now=now,
+    )
     return AppointmentDetails(
-        appointment.id, appointment.starts_at, appointment.minutes, now, appointment.practitioner.name, appointment.sequence
+        appointment.id, appointment.starts_at, appointment.minutes, now, appointment.practitioner.name, appointment.sequence, manage,
     )
 
 

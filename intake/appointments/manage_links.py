@@ -1,0 +1,62 @@
+"""The patient's manage link: a token that opens one appointment, and finding the appointment by it.
+
+The token is 256 bits: an HMAC-SHA256, with the app's secret key, of a random nonce kept for the
+appointment. It names no person, no request and no appointment number, and carries nothing of
+anyone's health. Plain functions taking plain arguments (the secret too), reading through `db.session`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+
+from intake.appointments.models import Appointment, ManageLink
+from intake.platform.extensions import db
+
+# What a token looks like: 43 URL-safe base64 characters (256 bits, unpadded).
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
+
+
+def _token(nonce: str, secret: str) -> str:
+    signed = hmac.new(secret.encode(), f"manage-appointment:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(signed).rstrip(b"=").decode("ascii")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def token_for(appointment_id: int, secret: str, now: datetime) -> str:
+    """The appointment's manage token, made the first time it is asked for (the caller commits)."""
+    link = db.session.get(ManageLink, appointment_id)
+    if link is None:
+        nonce = secrets.token_hex(16)
+        link = ManageLink(appointment_id=appointment_id, nonce=nonce, token_digest=_digest(_token(nonce, secret)), created_at=now)
+        db.session.add(link)
+    return _token(link.nonce, secret)
+
+
+def existing_token(appointment_id: int, secret: str) -> str | None:
+    """The appointment's manage token if it has one (made when it was booked); reads only."""
+    link = db.session.get(ManageLink, appointment_id)
+    return None if link is None else _token(link.nonce, secret)
+
+
+def appointment_for(token: str) -> Appointment | None:
+    """The appointment a token opens, or None for anything that is not a token we gave."""
+    if not TOKEN_PATTERN.fullmatch(token or ""):
+        return None
+    return db.session.execute(
+        select(Appointment).join(ManageLink, ManageLink.appointment_id == Appointment.id).where(ManageLink.token_digest == _digest(token))
+    ).scalar_one_or_none()
+
+
+def manage_url(appointment_id: int, *, secret: str, base_url: str, now: datetime) -> str:
+    """The address of the appointment's manage page, for emails (its token made the first time)."""
+    return f"{base_url}/appointment?token={token_for(appointment_id, secret, now)}"
