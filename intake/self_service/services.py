@@ -21,7 +21,7 @@ from intake.staff.audit import audit
 from intake.staff.services import appointment_details
 
 # Who the audit log says acted, for what patients do through their link.
-PATIENT_ACTOR = "patient, through their manage link"
+PATIENT_ACTOR = "The patient (manage link)"
 
 
 class LinkUnknown(Exception):

@@ -19,7 +19,7 @@ from intake.platform.extensions import db, limiter
 from intake.platform.timeutil import utcnow
 from intake.self_service import routes
 from intake.staff.models import AuditEvent
-from tests.factories import CSRF_PATTERN, Patient, book_appointment, free_slot, new_practitioner, new_request, new_staff, outbox
+from tests.factories import CSRF_PATTERN, Patient, book_appointment, free_slot, new_practitioner, new_request, new_staff, outbox, sign_in
 
 TOKEN_IN_EMAIL = re.compile(r"/appointment\?token=([A-Za-z0-9_-]+)")
 
@@ -100,7 +100,7 @@ def test_the_patient_cancels_with_a_reason_the_time_is_free_at_once_and_it_is_au
     with app.app_context():
         assert db.session.execute(select(AssessmentRequest.status)).scalar_one() == "cancelled"
     assert booked["slot"] in free_times(app)  # free again at once
-    assert ("patient_cancel", "patient, through their manage link") in audit_actions(app)
+    assert ("patient_cancel", "The patient (manage link)") in audit_actions(app)
     assert [message.kind for message in outbox(app)][-1] == "patient_appointment_cancelled"
     assert page(client, booked["token"]).status_code == 410  # the link is now useless
     assert client.post("/appointment/cancel", data={**form_fields(shown), "reason": ""}).status_code == 410
@@ -212,3 +212,16 @@ def test_a_new_time_taken_meanwhile_is_explained_and_the_appointment_stays(app, 
     refused = client.post("/appointment/move", data=form_fields(confirm))
     assert refused.status_code == 409 and "someone else booked that time" in text(refused)
     assert appointment(app, booked["appointment"]).sequence == 0
+
+
+def test_reception_sees_what_the_patient_did_in_the_requests_history(app, booked, make_staff):
+    client = app.test_client()
+    confirm = page(client, booked["token"], "/move/confirm", slot=re.findall(
+        r'name="slot" type="radio" value="([^"]+)"', page(client, booked["token"], "/move").get_data(as_text=True))[1])
+    assert client.post("/appointment/move", data=form_fields(confirm)).status_code == 303
+    shown = page(client, booked["token"])
+    assert client.post("/appointment/cancel", data={**form_fields(shown), "reason": "Better now"}).status_code == 303
+    staff = sign_in(app, make_staff("clinician", email="c@example.com"))
+    history = re.sub(r"\s+", " ", text(staff.client.get(f"/staff/requests/{booked['reference']}")))
+    assert "The patient (manage link) moved the appointment from" in history
+    assert "The patient (manage link) cancelled the appointment on" in history and "(Better now)" in history
