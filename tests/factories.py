@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select, update
 
 from intake.appointments import diary
-from intake.appointments.models import Practitioner, PractitionerSite, WorkingHours
+from intake.appointments.models import Appointment, Practitioner, PractitionerSite, WorkingHours
 from intake.appointments.services import active_appointments
 from intake.appointments.slots import slot_value
 from intake.journey.models import AssessmentRequest
@@ -277,6 +277,20 @@ def book_appointment(app, reference: str, staff_email: str, slot: str | None = N
         )
         db.session.commit()
         [appointment] = active_appointments(stored.id)
+        return appointment.id
+
+
+def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: int = 30) -> int:
+    """An appointment for the request that began `minutes_ago` (written directly: booking refuses past
+    times), as one reception would mark attended or not; return its id."""
+    with app.app_context():
+        request_id = db.session.execute(db.select(AssessmentRequest.id).where(AssessmentRequest.reference == reference)).scalar_one()
+        starts = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+        appointment = Appointment(request_id=request_id, practitioner_id=practitioner_id, site_code="riverside", starts_at=starts,
+                                  minutes=45, buffer_minutes=15, blocked_until=starts + timedelta(minutes=60))
+        db.session.add(appointment)
+        db.session.execute(db.update(AssessmentRequest).where(AssessmentRequest.id == request_id).values(status="booked"))
+        db.session.commit()
         return appointment.id
 
 

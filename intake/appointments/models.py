@@ -139,6 +139,7 @@ class Appointment(db.Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("blocked_until > starts_at", name="blocks_some_time"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('attended', 'no_show')", name="outcome_known"),
         Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
         Index("ix_appointments_site_starts", "site_code", "starts_at"),
         ExcludeConstraint(
@@ -163,6 +164,7 @@ class Appointment(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
     sequence: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # marked by reception once it has begun: see OUTCOMES
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -70,6 +70,13 @@ def active_appointments(request_id: int) -> list[Appointment]:
     ).scalars())
 
 
+def all_appointments(request_id: int) -> list[Appointment]:
+    """Every appointment the request has had, cancelled ones too, earliest first: its history."""
+    return list(db.session.execute(
+        select(Appointment).where(Appointment.request_id == request_id).order_by(Appointment.starts_at, Appointment.id)
+    ).scalars())
+
+
 def cancel_appointments(request_id: int, now: datetime, reason: str = "") -> list[Appointment]:
     """Cancel every appointment the request still has; return them."""
     appointments = active_appointments(request_id)

@@ -31,6 +31,8 @@ class Booked(NamedTuple):
     phone: str
     urgency: str
     site_code: str
+    appointment_id: int
+    outcome: str | None  # attended or no_show, once reception has marked it
 
 
 # Appointments (not cancelled) starting in a span of time, with their patients, earliest first:
@@ -39,7 +41,7 @@ _APPOINTMENTS, _REQUESTS = Appointment.__table__, AssessmentRequest.__table__
 _BOOKED = (
     select(
         _APPOINTMENTS.c.practitioner_id, _APPOINTMENTS.c.site_code, _APPOINTMENTS.c.starts_at, _APPOINTMENTS.c.minutes,
-        _APPOINTMENTS.c.blocked_until, _REQUESTS.c.reference, _REQUESTS.c.first_name, _REQUESTS.c.last_name,
+        _APPOINTMENTS.c.blocked_until, _APPOINTMENTS.c.id, _APPOINTMENTS.c.outcome, _REQUESTS.c.reference, _REQUESTS.c.first_name, _REQUESTS.c.last_name,
         _REQUESTS.c.phone_display, _REQUESTS.c.phone, _REQUESTS.c.urgency,
     )
     .join(_REQUESTS, _REQUESTS.c.id == _APPOINTMENTS.c.request_id)
@@ -64,7 +66,7 @@ def booked_with(starts: datetime, ends: datetime, practitioner_id: int) -> list[
 def _entries(rows) -> list[Entry]:
     return [
         Entry(row.practitioner_id, row.starts_at, row.starts_at + timedelta(minutes=row.minutes), row.blocked_until, Booked(
-            row.reference, row.first_name, row.last_name, row.phone_display or row.phone, row.urgency, row.site_code,
+            row.reference, row.first_name, row.last_name, row.phone_display or row.phone, row.urgency, row.site_code, row.id, row.outcome,
         ))
         for row in rows
     ]

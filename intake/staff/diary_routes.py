@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from intake.appointments import diary as appointments_diary
 from intake.appointments.diary_view import FIRST_DAY, LAST_DAY, monday_of, parse_day
+from intake.appointments.models import Appointment
 from intake.clinic.sites import site_by_code
 from intake.platform.database import reads_only
+from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON, utcnow
-from intake.staff import diary
-from intake.staff.forms import DiaryQuery, WeekQuery
+from intake.staff import diary, services
+from intake.staff.errors import StaffError
+from intake.staff.forms import DiaryQuery, OutcomeForm, WeekQuery
 from intake.staff.routes import ALL_ROLES, MAX_ROW_ID, bp, roles
 
 URGENCY_WORDS = {"emergency": "Emergency", "urgent": "Urgent", "routine": "Routine"}
@@ -63,7 +67,8 @@ def diary_day():
     query, site, day, today, status = _query()
     view = diary.day_view(site.code, day, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
     earlier, later = _neighbours(day, 1)
-    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=today, earlier=earlier, later=later), status
+    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=today, earlier=earlier, later=later,
+                 now=utcnow()), status
 
 
 @bp.get("/diary/week")
@@ -82,6 +87,33 @@ def diary_week():
     )
     earlier, later = _neighbours(monday, 7)
     return _page("staff/diary_week.html", query, site=site, monday=monday, this_monday=monday_of(today), table=table, today=today, earlier=earlier, later=later), status
+
+
+@bp.post(f"/diary/appointments/<int(max={MAX_ROW_ID}):appointment_id>/outcome")
+@roles("reception", "admin")
+def record_outcome(appointment_id: int):
+    """Mark an appointment attended or not from the diary, and show that day again."""
+    appointment = db.session.get(Appointment, appointment_id) or abort(404)
+    form, day = OutcomeForm(), appointment.starts_at.astimezone(LONDON).date()
+    try:
+        if not form.validate_on_submit():
+            raise StaffError(form.outcome.errors[0] if form.outcome.errors else "The form had expired. Try again.")
+        services.record_outcome(appointment, form.outcome.data, current_user, utcnow())
+    except StaffError as refused:
+        db.session.rollback()
+        return _day_page(appointment.site_code, day, problem=str(refused)), 409
+    db.session.commit()
+    return redirect(url_for("staff.diary_day", site=appointment.site_code, day=day.isoformat()), code=303)
+
+
+def _day_page(site_code: str, day: date, problem: str = ""):
+    """A site's day, as the diary shows it, after an action on it (with what went wrong, if anything)."""
+    site = site_by_code(current_app.config["CLINIC_SITES"], site_code) or current_app.config["CLINIC_SITES"][0]
+    view = diary.day_view(site.code, day, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
+    earlier, later = _neighbours(day, 1)
+    query = DiaryQuery(MultiDict({"site": site.code, "day": day.isoformat()}), current_app.config["CLINIC_SITES"])
+    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=utcnow().astimezone(LONDON).date(),
+                 earlier=earlier, later=later, problem=problem, now=utcnow())
 
 
 @bp.get(f"/diary/practitioners/<int(max={MAX_ROW_ID}):practitioner_id>")

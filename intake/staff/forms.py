@@ -89,6 +89,13 @@ class CancelForm(FlaskForm):
     sequence = SeenSequence()
 
 
+class OutcomeForm(FlaskForm):
+    """Mark an appointment that has begun: the button pressed names the outcome."""
+
+    outcome = ChoiceField("Did the patient come?", message="Choose attended or did not attend",
+                          choices=(("attended", "Attended"), ("no_show", "Did not attend")))
+
+
 def _known_day(form, field) -> None:
     if field.data and parse_day(field.data) is None:
         raise ValidationError("Enter a real date between 2000 and 2099, like 2026-12-03")

@@ -21,7 +21,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from intake.appointments.services import active_appointments
+from intake.appointments.services import all_appointments
 from intake.clinic.sites import site_by_code
 from intake.journey.journey import STEPS
 from intake.mail.models import OutboxMessage
@@ -213,8 +213,9 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
     """The request's page, with its forms (showing errors when one failed): status, booking or
     moving and cancelling, notes. Free times are looked up only for those who may book."""
     config = current_app.config
-    appointments = active_appointments(stored.id)
-    booked = appointments[0] if appointments else None
+    appointments = all_appointments(stored.id)
+    # The appointment still to happen (or not yet marked): the one reception may move or cancel.
+    booked = next((appointment for appointment in appointments if not appointment.cancelled and appointment.outcome is None), None)
     times = None
     if current_user.role in ("reception", "admin") and (booked or "booked" in services.TRANSITIONS[stored.status]):
         times = free_times_for(stored.site_code, utcnow(), moving=booked.id if booked else None, nearest=list(nearest))

@@ -154,6 +154,31 @@ def cancel(
     )
 
 
+OUTCOME_STATUSES = {"attended": "attended", "no_show": "no_show"}
+
+
+def record_outcome(appointment: Appointment, outcome: str, user: StaffLogin, now: datetime) -> None:
+    """Mark an appointment that has begun as attended or not, and move its request on to match
+    (the caller commits). Raises StaffError for one not begun, cancelled, or marked already."""
+    if outcome not in OUTCOME_STATUSES:
+        raise StaffError("Choose attended or did not attend.")
+    if appointment.cancelled:
+        raise StaffError("This appointment was cancelled.")
+    if appointment.starts_at > now:
+        raise StaffError("This appointment has not begun yet: mark it once it has.")
+    if appointment.outcome is not None:
+        raise StaffError("This appointment has been marked already.")
+    request = db.session.get(AssessmentRequest, appointment.request_id)
+    appointment.outcome = outcome
+    appointment.updated_at = now
+    earlier = request.status
+    if can_become(request.status, OUTCOME_STATUSES[outcome]):
+        request.status = OUTCOME_STATUSES[outcome]
+        request.updated_at = now
+    audit(user, "record_outcome", request.id, now, appointment_id=appointment.id, starts_at=appointment.starts_at.isoformat(),
+          outcome=outcome, **{"from": earlier, "to": request.status})
+
+
 def appointment_details(appointment, now: datetime, settings: MailSettings | None = None) -> AppointmentDetails:
     """What an email says about the appointment, as changed at `now`; with the mail `settings`, its
     manage link too (an email about a cancelled appointment has none: the link no longer works)."""

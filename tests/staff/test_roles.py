@@ -14,7 +14,8 @@ from intake.platform.extensions import db
 from intake.staff import services as staff_services
 from intake.staff.models import ROLES
 from tests.factories import (
-    CSRF_PATTERN, book_appointment, booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, new_staff, sign_in,
+    CSRF_PATTERN, begun_appointment, book_appointment, booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, new_staff,
+    sign_in,
 )
 from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
 
@@ -36,6 +37,7 @@ def test_each_role_reaches_only_the_pages_its_job_needs(role, app, patient, make
     practitioner = new_practitioner(app)
     booked = new_request(app, first="Grace", last="Hopper", email="grace@example.com")
     appointment = book_appointment(app, booked, make_staff("reception"))
+    begun = begun_appointment(app, new_request(app, first="Alan", email="alan@example.com"), practitioner)
     staff = staff_client(role)
     data = {
         "add a note": {"body": "Rang, left a message."},
@@ -44,11 +46,12 @@ def test_each_role_reaches_only_the_pages_its_job_needs(role, app, patient, make
         "move an appointment": {**booking_form(free_slot(app, index=8)), "sequence": "0"},
         "cancel an appointment": {"reason": "Rang to cancel", "then": "contacted", "sequence": "1"},
         "prepare a patient's record": {"references": reference, "format": "json"},
+        "mark attended or not": {"outcome": "attended"},
     }
     answered_at_once = {"prepare a patient's record"}  # a download: the answer is the file, not a redirect
     problems = []
     for what, method, template, allowed in ROLE_CASES:
-        path = role_case_path(template, reference, message_id, booked, appointment, practitioner)
+        path = role_case_path(template, reference, message_id, booked, appointment, practitioner, begun)
         before = snapshot(app)
         if method == "GET":
             response = staff.client.get(path)

@@ -43,6 +43,7 @@ ROLE_CASES = [
     ("move an appointment", "POST", "/staff/requests/{booked}/appointments/{appt}/move", DESK),
     ("cancel an appointment", "POST", "/staff/requests/{booked}/appointments/{appt}/cancel", DESK),
     ("diary day", "GET", "/staff/diary", ALL_ROLES),
+    ("mark attended or not", "POST", "/staff/diary/appointments/{begun}/outcome", DESK),
     ("diary week", "GET", "/staff/diary/week", ALL_ROLES),
     ("a practitioner's day list", "GET", "/staff/diary/practitioners/{who}", ALL_ROLES),
     ("my day", "GET", "/staff/diary/mine", ALL_ROLES),
@@ -103,9 +104,11 @@ def url_values(reference: str, message_id: int, appointment_id: int = 1, practit
 
 
 def role_case_path(template: str, reference: str, message_id: int, booked: str = "", appointment_id: int = 1,
-                   practitioner_id: int = 1) -> str:
-    """A ROLE_CASES path with real values: `booked` is a request with appointment `appointment_id`."""
-    return template.format(ref=reference, msg=message_id, booked=booked or reference, appt=appointment_id, who=practitioner_id)
+                   practitioner_id: int = 1, begun_id: int = 1) -> str:
+    """A ROLE_CASES path with real values: `booked` is a request with appointment `appointment_id`;
+    `begun_id` an appointment that has begun (to mark attended)."""
+    return template.format(ref=reference, msg=message_id, booked=booked or reference, appt=appointment_id, who=practitioner_id,
+                           begun=begun_id)
 
 
 def build_url(app, rule, values: dict[str, object]) -> str:
@@ -134,6 +137,7 @@ def valid_post_data(endpoint: str, admin_email: str, slot: str, sequence: int = 
         "staff.move_appointment": {**booking_form(slot), "sequence": str(sequence)},
         "staff.cancel_appointment": {"reason": "The patient rang to cancel", "then": "contacted", "sequence": str(sequence)},
         "staff.add_note": {"body": "Rang, left a message."},
+        "staff.record_outcome": {"outcome": "attended"},
         "journey.question": valid_answers()["about-you"],
         "journey.check": {"consent": "y"},
     }.get(endpoint, {})
