@@ -116,6 +116,26 @@ class DiaryQuery(Form):
             raise ValidationError("Choose one of the clinic's sites")
 
 
+class DashboardQuery(Form):
+    """The attendance dashboard's query string: one site or every site, and how many months back."""
+
+    site = SelectField("Site", choices=(), validate_choice=False)
+    months = SelectField("Months", choices=(), default="12", validate_choice=False)
+
+    def __init__(self, args, sites, **kwargs) -> None:
+        super().__init__(args, **kwargs)
+        self.site.choices = select_choices([("", "Every site"), *((site.code, site.name) for site in sites)])
+        self.months.choices = select_choices((str(count), f"Last {count} months") for count in (3, 6, 12, 24))
+
+    def validate_site(self, field) -> None:
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose one of the clinic's sites")
+
+    def validate_months(self, field) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose how many months to show")
+
+
 class ListDates(Form):
     """The request list's (and its export's) received-between days from the query string; its
     other filters are allow-listed by RequestFilters, which ignores a bad day."""
