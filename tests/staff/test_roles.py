@@ -16,7 +16,7 @@ from intake.staff.models import ROLES
 from tests.factories import (
     CSRF_PATTERN, book_appointment, booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, new_staff, sign_in,
 )
-from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
+from tests.support.back_office import ALL_ROLES, CORRECTED_CONTACT_DETAILS, ERASURE_REASON, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
 
 # What would identify the patient of valid_answers() on a page that should show nothing.
 PATIENT_DETAILS = ("Lovelace", "ada@example.com", "123456")
@@ -44,6 +44,8 @@ def test_each_role_reaches_only_the_pages_its_job_needs(role, app, patient, make
         "move an appointment": {**booking_form(free_slot(app, index=8)), "sequence": "0"},
         "cancel an appointment": {"reason": "Rang to cancel", "then": "contacted", "sequence": "1"},
         "prepare a patient's record": {"references": reference, "format": "json"},
+        "save corrected contact details": CORRECTED_CONTACT_DETAILS,
+        "confirm erasing personal data": ERASURE_REASON,
     }
     answered_at_once = {"prepare a patient's record"}  # a download: the answer is the file, not a redirect
     problems = []
