@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from intake.appointments.models import Appointment
-from intake.journey.models import AssessmentRequest
+from intake.journey.models import AssessmentRequest, StatusCount
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
@@ -212,9 +212,14 @@ def test_an_erased_request_shows_as_erased_everywhere_with_no_personal_data_and_
 
 
 def test_the_counts_still_hold_an_erased_request(app, held):
-    counts_before = held["admin"].client.get("/staff/?status=new").get_data(as_text=True)
+    def counts() -> dict[str, int]:
+        with app.app_context():
+            return dict(db.session.execute(select(StatusCount.status, StatusCount.requests)).all())
+
+    before = counts()
     erase(held["admin"], held["alan"])
-    assert held["admin"].client.get("/staff/?status=new").get_data(as_text=True).count(held["alan"]) == counts_before.count(held["alan"])
+    assert counts() == before
+    assert held["alan"] in listed(held["admin"].client.get("/staff/?status=new"))
 
 
 def test_the_patients_confirmation_page_is_gone_once_erased(app, patient, staff_client):
