@@ -111,7 +111,7 @@ def test_upgrading_fills_in_the_shown_phone_number_of_requests_stored_before(mak
 
 
 def test_the_migrated_database_lets_erasure_empty_a_note_and_refuses_every_other_change(make_app):
-    """Migration 0012: a note's body may be emptied (erasure), nothing else changed, nothing deleted;
+    """Migration 0013: a note's body may be emptied (erasure), nothing else changed, nothing deleted;
     the audit log stays wholly append-only; answers go missing only from an erased request."""
     from sqlalchemy.exc import DatabaseError
 
@@ -146,12 +146,16 @@ def test_the_migrated_database_lets_erasure_empty_a_note_and_refuses_every_other
             connection.execute(text("UPDATE assessment_requests SET first_name = 'Ada'"))  # an erased request holds nothing
 
 
-def test_the_status_counts_survive_sqlites_rebuild_of_the_requests_table(make_app):
-    """Migration 0012 rebuilds assessment_requests on SQLite: the counting triggers are made again."""
+def test_the_requests_triggers_survive_sqlites_rebuild_of_the_table(make_app):
+    """Migration 0013 rebuilds assessment_requests on SQLite: the status counts' and the diary
+    version's triggers are made again."""
     app = make_app()
     with app.app_context():
         reset_database()
         upgrade()
     Patient(app.test_client()).complete()
-    with app.app_context(), db.engine.connect() as connection:
+    with app.app_context(), db.engine.begin() as connection:
         assert connection.execute(text("SELECT requests FROM request_status_counts WHERE status = 'new'")).scalar_one() == 1
+        version = connection.execute(text("SELECT version FROM diary_version")).scalar_one()
+        connection.execute(text("UPDATE assessment_requests SET first_name = 'Ann'"))
+        assert connection.execute(text("SELECT version FROM diary_version")).scalar_one() == version + 1

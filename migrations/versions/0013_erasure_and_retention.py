@@ -1,7 +1,7 @@
 """Patients' data can be erased: on request, and by the retention purge
 
-Revision ID: 0012_erasure_retention
-Revises: 0011
+Revision ID: 0013_erasure_retention
+Revises: 0012
 Create Date: 2026-11-30 06:50:00
 
 - assessment_requests: `erased_at` and `erased_because`; the answers every request holds become
@@ -12,13 +12,14 @@ Create Date: 2026-11-30 06:50:00
 - outbox_messages: `body_removed_at`, and an index for finding sent messages by when they went.
 
 On SQLite, making columns nullable rebuilds the table, and with it would go the triggers that
-keep the status counts (migration 0007): they are created again here.
+keep the status counts (migration 0007) and raise the diary's version (migration 0012), and the
+DESC order of the list's indexes (migration 0005): all are made again here.
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_erasure_retention'
-down_revision = '0011'
+revision = '0013_erasure_retention'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
@@ -54,6 +55,14 @@ SQLITE_COUNT_TRIGGERS = (
     f"CREATE TRIGGER IF NOT EXISTS request_status_counts_delete AFTER DELETE ON assessment_requests BEGIN {LEAVE_COUNT}; END",
 )
 
+# Migration 0012's trigger: the diary's version rises when what it shows of a booked patient changes.
+SHOWN_IN_THE_DIARY = ("first_name", "last_name", "phone", "phone_display", "urgency", "reference")
+SQLITE_DIARY_TRIGGER = (
+    f"CREATE TRIGGER IF NOT EXISTS assessment_requests_bump_diary_version AFTER UPDATE OF {', '.join(SHOWN_IN_THE_DIARY)} "
+    f"ON assessment_requests WHEN {' OR '.join(f'OLD.{column} IS NOT NEW.{column}' for column in SHOWN_IN_THE_DIARY)} "
+    "BEGIN UPDATE diary_version SET version = version + 1; END"
+)
+
 # Migration 0005's indexes in the back-office list's orders: SQLite's rebuild would lose their DESC.
 ORDERED_INDEXES = {
     'ix_assessment_requests_rank_created': 'urgency_rank, created_at DESC, id DESC',
@@ -62,8 +71,8 @@ ORDERED_INDEXES = {
 
 
 def _after_sqlite_rebuild() -> None:
-    """Put back what SQLite's rebuild of assessment_requests loses: the counting triggers, the ordered indexes."""
-    for statement in SQLITE_COUNT_TRIGGERS:
+    """Put back what SQLite's rebuild of assessment_requests loses: its triggers, the ordered indexes."""
+    for statement in (*SQLITE_COUNT_TRIGGERS, SQLITE_DIARY_TRIGGER):
         op.execute(statement)
     for name, columns in ORDERED_INDEXES.items():
         op.execute(f"DROP INDEX IF EXISTS {name}")
