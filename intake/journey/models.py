@@ -25,7 +25,7 @@ BLANK_WHEN_ERASED = ("first_name", "last_name", "email", "phone", "phone_display
 NULL_WHEN_ERASED = (*ANSWERS_UNTIL_ERASED, "postcode", "earliest_date")
 EMPTY_LISTS_WHEN_ERASED = ("urgency_reasons", "soft_flags", "sensations", "available_days", "available_times")
 EMPTY_MAPPINGS_WHEN_ERASED = ("safety_answers",)
-# The database's own rules for erasure (migration 0013 creates the same): answers may be missing only
+# The database's own rules for erasure (migration 0014 creates the same): answers may be missing only
 # from an erased request, and an erased request holds nothing of the patient's.
 ERASURE_CHECKS = {
     "answers_until_erased": "erased_at IS NOT NULL OR ("

@@ -63,7 +63,7 @@ def anonymise(stored: AssessmentRequest, now: datetime, because: str) -> Anonymi
         setattr(stored, column, {})
     stored.marketing_opt_in = False
     stored.erased_at, stored.erased_because, stored.updated_at = now, because, now
-    # The one change the database lets anyone make to a note (migration 0013): its body emptied.
+    # The one change the database lets anyone make to a note (migration 0014): its body emptied.
     notes = db.session.execute(update(NOTES).where(NOTES.c.request_id == stored.id, NOTES.c.body != "").values(body="")).rowcount
     dropped = db.session.execute(delete(OUTBOX).where(OUTBOX.c.request_id == stored.id, OUTBOX.c.status.in_(QUEUED))).rowcount
     emptied = db.session.execute(

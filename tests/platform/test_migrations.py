@@ -111,7 +111,7 @@ def test_upgrading_fills_in_the_shown_phone_number_of_requests_stored_before(mak
 
 
 def test_the_migrated_database_lets_erasure_empty_a_note_and_refuses_every_other_change(make_app):
-    """Migration 0013: a note's body may be emptied (erasure), nothing else changed, nothing deleted;
+    """Migration 0014: a note's body may be emptied (erasure), nothing else changed, nothing deleted;
     the audit log stays wholly append-only; answers go missing only from an erased request."""
     from sqlalchemy.exc import DatabaseError
 
@@ -147,7 +147,7 @@ def test_the_migrated_database_lets_erasure_empty_a_note_and_refuses_every_other
 
 
 def test_the_requests_triggers_survive_sqlites_rebuild_of_the_table(make_app):
-    """Migration 0013 rebuilds assessment_requests on SQLite: the status counts' and the diary
+    """Migration 0014 rebuilds assessment_requests on SQLite: the status counts' and the diary
     version's triggers are made again."""
     app = make_app()
     with app.app_context():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from intake.appointments import manage_links
 from intake.appointments.models import Appointment
 from intake.journey.models import AssessmentRequest, StatusCount
 from intake.mail.models import OutboxMessage
@@ -108,6 +109,17 @@ def test_erasing_cancels_a_future_appointment_frees_its_time_and_emails_nobody(a
         assert appointment.cancelled and appointment.cancel_reason == "Personal data erased at the patient's request"
     assert free_slot(app) == held["slot"]
     assert len(messages_of(app, held["grace"])) < emails_before  # nothing new queued, the waiting ones dropped
+
+
+def test_the_patients_manage_link_no_longer_opens_the_appointment(app, held):
+    with app.app_context():
+        [appointment_id] = db.session.execute(select(Appointment.id)).scalars().all()
+        token = manage_links.existing_token(appointment_id, app.config["SECRET_KEY"])
+    patient = app.test_client()
+    assert patient.get("/appointment", query_string={"token": token}).status_code == 200
+    erase(held["admin"], held["grace"])
+    answer = patient.get("/appointment", query_string={"token": token})
+    assert answer.status_code == 410 and "Grace" not in answer.get_data(as_text=True)
 
 
 def test_the_audit_says_who_erased_what_and_why_without_the_erased_data(app, held):

@@ -1,7 +1,7 @@
 """Patients' data can be erased: on request, and by the retention purge
 
-Revision ID: 0013_erasure_retention
-Revises: 0012
+Revision ID: 0014_erasure_retention
+Revises: 0013
 Create Date: 2026-11-30 06:50:00
 
 - assessment_requests: `erased_at` and `erased_because`; the answers every request holds become
@@ -18,8 +18,8 @@ DESC order of the list's indexes (migration 0005): all are made again here.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_erasure_retention'
-down_revision = '0012'
+revision = '0014_erasure_retention'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
