@@ -74,7 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.self_service.routes import bp as self_service_bp
     from intake.staff import access_routes, booking_routes, dashboard_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
-    from intake.staff import setup_routes  # noqa: F401  (the clinic set-up views join the staff blueprint)
+    from intake.staff import rights_routes, setup_routes  # noqa: F401  (the rights and clinic set-up views join the staff blueprint)
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)

@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from datetime import datetime, timezone
 
 import click
 from flask import Flask, current_app
@@ -13,7 +14,7 @@ from intake.journey.services import purge_expired_drafts
 from intake.mail.outbox import send_pass
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
-from intake.staff import accounts
+from intake.staff import accounts, retention
 from intake.staff.errors import StaffError
 from intake.staff.models import ROLES, StaffUser
 
@@ -112,6 +113,38 @@ def set_staff_password(email: str) -> None:
     click.echo(f"Password changed for {user.email}.")
 
 
+retention_cli = AppGroup("retention", help="Keep patients' data only as long as the clinic needs it.")
+
+
+def _as_utc(text: str) -> datetime:
+    """A time given on the command line (ISO 8601; UTC unless it says otherwise)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter("give a time like 2026-11-30T06:00:00") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@retention_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed, and change nothing.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=retention.BATCH_SIZE, show_default=True,
+              help="Rows changed per transaction.")
+@click.option("--now", "now_text", hidden=True, help="Purge as at this time instead of now (for tests).")
+def purge_retention(dry_run: bool, batch_size: int, now_text: str | None) -> None:
+    """Anonymise requests never booked after RETENTION_MONTHS, remove sent emails' bodies after
+    MESSAGE_BODY_RETENTION_DAYS, and delete expired drafts (run from cron, e.g. nightly). The
+    audit log is never touched. Safe to stop and run again."""
+    _require_tables()
+    now = _as_utc(now_text) if now_text else utcnow()
+    config = current_app.config
+    policy = retention.Policy(config["RETENTION_MONTHS"], config["MESSAGE_BODY_RETENTION_DAYS"])
+    counts = retention.purge(now, policy, dry_run=dry_run, batch_size=batch_size)
+    click.echo(f"Retention purge{' (dry run: nothing was changed)' if dry_run else ''}: requests never booked and "
+               f"unchanged for {policy.retention_months} months, email bodies sent over {policy.message_body_days} days ago.")
+    for line in counts.lines():
+        click.echo(f"  {line}")
+
+
 clinic_cli = AppGroup("clinic", help="The clinic's diary (practitioners are set up at /staff/setup/).")
 
 
@@ -133,4 +166,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clinic_cli)
     app.cli.add_command(drafts_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(retention_cli)
     app.cli.add_command(staff_cli)

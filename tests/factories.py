@@ -280,9 +280,10 @@ def book_appointment(app, reference: str, staff_email: str, slot: str | None = N
         return appointment.id
 
 
-def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: int = 30) -> int:
+def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: int = 90) -> int:
     """An appointment for the request that began `minutes_ago` (written directly: booking refuses past
-    times), as one reception would mark attended or not; return its id."""
+    times), as one reception would mark attended or not; return its id. Over an hour ago by default, so
+    it ends before any time still free (and never overlaps a booking made from now on)."""
     with app.app_context():
         request_id = db.session.execute(db.select(AssessmentRequest.id).where(AssessmentRequest.reference == reference)).scalar_one()
         starts = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)

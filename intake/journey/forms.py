@@ -62,6 +62,14 @@ def possible_phone_number(typed: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
+def check_email_address(field: StringField) -> None:
+    """Check the address in a field is well formed and keep its normalised form."""
+    try:
+        field.data = validate_email(field.data, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise StopValidation("Enter an email address in the correct format, like name@example.com") from error
+
+
 def format_phone_for_display(e164: str) -> str:
     """Show a stored E.164 number the way a patient would write it."""
     number = phonenumbers.parse(e164, None)
@@ -160,11 +168,7 @@ class AboutYouForm(StepForm):
             )
 
     def validate_email(self, field: StringField) -> None:
-        """Check the address is well formed and keep its normalised form."""
-        try:
-            field.data = validate_email(field.data, check_deliverability=False).normalized
-        except EmailNotValidError as error:
-            raise StopValidation("Enter an email address in the correct format, like name@example.com") from error
+        check_email_address(field)
 
     def validate_phone(self, field: StringField) -> None:
         """Check it could be a phone number (UK by default, or international with +); keep it in E.164."""

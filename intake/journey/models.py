@@ -16,6 +16,31 @@ from intake.clinic.vocabulary import codes
 
 REQUEST_STATUSES = ("new", "contacted", "booked", "attended", "no_show", "cancelled", "declined")
 URGENCIES = tuple(level.value for level in Urgency)
+# Why a request's personal data was erased: the patient asked, or it was kept as long as the clinic keeps
+# requests that never became an appointment (`flask retention purge`).
+ERASURE_CAUSES = ("patient_request", "retention")
+# Answers every request holds until it is erased, and none holds after (empty text and lists otherwise).
+ANSWERS_UNTIL_ERASED = ("date_of_birth", "contact_method", "region", "side", "duration", "onset", "pain_now", "pain_worst")
+BLANK_WHEN_ERASED = ("first_name", "last_name", "email", "phone", "phone_display", "description", "goals", "availability_note")
+NULL_WHEN_ERASED = (*ANSWERS_UNTIL_ERASED, "postcode", "earliest_date")
+EMPTY_LISTS_WHEN_ERASED = ("urgency_reasons", "soft_flags", "sensations", "available_days", "available_times")
+EMPTY_MAPPINGS_WHEN_ERASED = ("safety_answers",)
+# The database's own rules for erasure (migration 0015 creates the same): answers may be missing only
+# from an erased request, and an erased request holds nothing of the patient's.
+ERASURE_CHECKS = {
+    "answers_until_erased": "erased_at IS NOT NULL OR ("
+    + " AND ".join(f"{column} IS NOT NULL" for column in ANSWERS_UNTIL_ERASED) + ")",
+    "nothing_kept_when_erased": "erased_at IS NULL OR ("
+    + " AND ".join([
+        *(f"{column} = ''" for column in BLANK_WHEN_ERASED),
+        *(f"{column} IS NULL" for column in NULL_WHEN_ERASED),
+        *(f"CAST({column} AS TEXT) = '[]'" for column in EMPTY_LISTS_WHEN_ERASED),
+        *(f"CAST({column} AS TEXT) = '{{}}'" for column in EMPTY_MAPPINGS_WHEN_ERASED),
+        "NOT marketing_opt_in",
+    ]) + ")",
+    "erasure_recorded": "(erased_at IS NULL AND erased_because IS NULL) OR "
+    f"(erased_at IS NOT NULL AND erased_because IN ({', '.join(repr(cause) for cause in ERASURE_CAUSES)}))",
+}
 
 
 def _quoted(values: tuple[str, ...]) -> str:
@@ -53,6 +78,7 @@ class AssessmentRequest(db.Model):
         CheckConstraint(f"onset IN ({_quoted(codes(vocabulary.ONSETS))})", name="onset_known"),
         CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
         CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
+        *(CheckConstraint(rule, name=name) for name, rule in ERASURE_CHECKS.items()),
         Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),
         Index("ix_assessment_requests_status_created", "status", "created_at"),
         # The back office lists emergency, then urgent, then routine, newest first (id breaks ties),
@@ -74,21 +100,21 @@ class AssessmentRequest(db.Model):
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(20))  # E.164, as texts and searches need it
     # The same number as the patient would write it, worked out once when the request is stored
     # (formatting a number costs more than the rest of a row of the back-office list).
     phone_display: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    contact_method: Mapped[str] = mapped_column(String(16))
+    contact_method: Mapped[str | None] = mapped_column(String(16))
     postcode: Mapped[str | None] = mapped_column(String(10))
 
-    region: Mapped[str] = mapped_column(String(32))
-    side: Mapped[str] = mapped_column(String(16))
-    duration: Mapped[str] = mapped_column(String(32))
-    onset: Mapped[str] = mapped_column(String(32))
-    pain_now: Mapped[int]
-    pain_worst: Mapped[int]
+    region: Mapped[str | None] = mapped_column(String(32))
+    side: Mapped[str | None] = mapped_column(String(16))
+    duration: Mapped[str | None] = mapped_column(String(32))
+    onset: Mapped[str | None] = mapped_column(String(32))
+    pain_now: Mapped[int | None]
+    pain_worst: Mapped[int | None]
     sensations: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     goals: Mapped[str] = mapped_column(Text, default="")
@@ -106,6 +132,14 @@ class AssessmentRequest(db.Model):
     privacy_notice_version: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set when the patient's personal data was erased: the request keeps only its reference, dates,
+    # site, urgency and status, for the clinic's counts (the answers above are then None or empty).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_because: Mapped[str | None] = mapped_column(String(16))
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class StatusCount(db.Model):

@@ -292,7 +292,9 @@ def confirmation(reference: str):
     when flagged, the care card again."""
     if reference not in session.get(SESSION_SUBMITTED, []):
         abort(404)
-    stored = services.find_request_by_reference(reference) or abort(404)
+    stored = services.find_request_by_reference(reference)
+    if stored is None or stored.erased:  # an erased request has no answers left to show
+        abort(404)
     site = site_by_code(current_app.config["CLINIC_SITES"], stored.site_code)
     appointment = next(iter(active_appointments(stored.id)), None)
     articles = [

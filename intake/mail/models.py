@@ -25,6 +25,8 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(status) for status in OUTBOX_STATUSES)})", name="status_known"),
         Index("ix_outbox_messages_status_next_attempt", "status", "next_attempt_at"),
+        # The retention purge finds sent messages whose bodies are due to go, oldest first.
+        Index("ix_outbox_messages_status_sent", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,3 +48,6 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its bodies (and, for an erased request, its recipient) were removed: kept as a record
+    # that it was sent, no longer as what it said.
+    body_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -20,6 +21,20 @@ def _env_int(name: str, default: int) -> int:
     """Read a whole number from the environment, falling back to the default."""
     raw = os.environ.get(name, "").strip()
     return int(raw) if raw else default
+
+
+class SettingError(ValueError):
+    """A setting in the environment that cannot be used; the message says which and what it needs."""
+
+
+def _env_positive_int(name: str, default: int, unit: str, most: int) -> int:
+    """Read a whole number from 1 to `most` from the environment, or refuse to start with a clear message."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= most:
+        raise SettingError(f"{name} must be a whole number of {unit} from 1 to {most} (it is {raw[:20]!r}).")
+    return int(raw)
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -117,6 +132,10 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE", "100 per hour"),
         "APPOINTMENT_MINUTES": _env_int("APPOINTMENT_MINUTES", 45),
+        # How long requests that never became an appointment are kept, and sent emails' bodies
+        # (`flask retention purge`).
+        "RETENTION_MONTHS": _env_positive_int("RETENTION_MONTHS", 24, "months", 1200),
+        "MESSAGE_BODY_RETENTION_DAYS": _env_positive_int("MESSAGE_BODY_RETENTION_DAYS", 30, "days", 36500),
         "SUBMIT_LIMIT_PER_ADDRESS": os.environ.get("SUBMIT_LIMIT_PER_ADDRESS", "20 per hour"),
         "START_LIMIT_PER_ADDRESS": os.environ.get("START_LIMIT_PER_ADDRESS", "60 per hour"),
         "EMAIL_ACTION_LIMIT": os.environ.get("EMAIL_ACTION_LIMIT", "120 per hour"),

@@ -26,11 +26,15 @@ def _found(query: FindPatientQuery) -> list:
 
 def _choices(found) -> list:
     """Each request found, as a choice that says whose it is."""
-    return select_choices(
-        (stored.reference, f"{stored.reference}: {stored.first_name} {stored.last_name}, born {stored.date_of_birth:%-d %B %Y}, "
-                           f"sent {stored.created_at.astimezone(LONDON):%-d %B %Y}")
-        for stored in found
-    )
+    return select_choices((stored.reference, _whose(stored)) for stored in found)
+
+
+def _whose(stored) -> str:
+    """A found request in words: whose it is and when it was sent (or that its personal data was erased)."""
+    sent = f"sent {stored.created_at.astimezone(LONDON):%-d %B %Y}"
+    if stored.erased:
+        return f"{stored.reference}: personal data erased {stored.erased_at.astimezone(LONDON):%-d %B %Y}, {sent}"
+    return f"{stored.reference}: {stored.first_name} {stored.last_name}, born {stored.date_of_birth:%-d %B %Y}, {sent}"
 
 
 @bp.get("/subject-access")
@@ -42,7 +46,7 @@ def subject_access_search():
     form = ExportForm(references=[stored.reference for stored in found] if len(found) == 1 else [])
     form.references.choices = _choices(found)
     status = 400 if "q" in request.args and query.errors else 200
-    return render_template("staff/subject_access.html", form=query, export=form, searched="q" in request.args), status
+    return render_template("staff/subject_access.html", form=query, export=form, found=found, searched="q" in request.args), status
 
 
 @bp.post("/subject-access")
@@ -53,7 +57,7 @@ def subject_access_export():
     form = ExportForm()
     form.references.choices = _choices(_found(query))
     if not form.validate():
-        return render_template("staff/subject_access.html", form=query, export=form, searched=True), 400
+        return render_template("staff/subject_access.html", form=query, export=form, found=[], searched=True), 400
     chosen = subject_access.requests_by_reference(form.references.data)
     now = utcnow()
     record = subject_access.record_of(chosen, now)

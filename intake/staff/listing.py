@@ -123,6 +123,7 @@ def filtered_requests(filters: RequestFilters) -> Select:
 LIST_COLUMNS = (
     AssessmentRequest.reference, AssessmentRequest.urgency, AssessmentRequest.first_name, AssessmentRequest.last_name,
     AssessmentRequest.phone, AssessmentRequest.phone_display, AssessmentRequest.site_code, AssessmentRequest.status, AssessmentRequest.created_at,
+    AssessmentRequest.erased_at,
 )
 
 
@@ -157,13 +158,14 @@ def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
     return ListPage(list(db.session.execute(shown).all()), total, counts)
 
 
+ERASED = "(erased)"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
     ("Reference", lambda r: r.reference),
     ("Received (London)", lambda r: r.created_at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M")),
     ("Status", lambda r: STATUS_WORDS[r.status]),
     ("Urgency", lambda r: r.urgency),
-    ("First name", lambda r: r.first_name),
+    ("First name", lambda r: ERASED if r.erased else r.first_name),
     ("Last name", lambda r: r.last_name),
     ("Phone", lambda r: r.phone),
     ("Email", lambda r: r.email),

@@ -217,7 +217,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
     # The appointment still to happen (or not yet marked): the one reception may move or cancel.
     booked = next((appointment for appointment in appointments if not appointment.cancelled and appointment.outcome is None), None)
     times = None
-    if current_user.role in ("reception", "admin") and (booked or "booked" in services.TRANSITIONS[stored.status]):
+    if current_user.role in ("reception", "admin") and not stored.erased and (booked or "booked" in services.TRANSITIONS[stored.status]):
         times = free_times_for(stored.site_code, utcnow(), moving=booked.id if booked else None, nearest=list(nearest))
         status = 400 if times.query.errors and status == 200 else status
     choices = times.choices if times else []
@@ -238,7 +238,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
         times=times,
         sites=config["CLINIC_SITES"],
         site_names={site.code: site.name for site in config["CLINIC_SITES"]},
-        can_book=booked is None and "booked" in services.TRANSITIONS[stored.status],
+        can_book=booked is None and not stored.erased and "booked" in services.TRANSITIONS[stored.status],
         statuses=services.STATUS_WORDS,
         emergency_questions=EMERGENCY_QUESTIONS,
         urgent_questions=URGENT_QUESTIONS,
@@ -286,7 +286,11 @@ def add_note(reference: str):
     form = NoteForm()
     if not form.validate():
         return _request_page(stored, 400, note_form=form)
-    services.add_note(stored, form.body.data, current_user, utcnow())
+    try:
+        services.add_note(stored, form.body.data, current_user, utcnow())
+    except services.StaffError as error:
+        form.body.errors = [str(error)]
+        return _request_page(stored, 400, note_form=form)
     db.session.commit()
     return _redirect("staff.request_detail", reference=reference)
 

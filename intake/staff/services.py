@@ -75,6 +75,8 @@ def book(
     Raises appointments.BookingError (SlotTaken when another booking got there first). A
     request that already has an appointment is moved (`move`), not booked again.
     """
+    if request.erased:
+        raise StaffError("This request's personal data has been erased, so it cannot be booked.")
     if not can_become(request.status, "booked") or appointments.active_appointments(request.id):
         raise StaffError(f"A request that is {STATUS_WORDS[request.status].lower()} cannot be booked.")
     earlier_status = request.status
@@ -192,6 +194,8 @@ def appointment_details(appointment, now: datetime, settings: MailSettings | Non
 
 def add_note(request: AssessmentRequest, body: str, user: StaffLogin, now: datetime) -> RequestNote:
     """Add a note to a request (notes are never edited)."""
+    if request.erased:
+        raise StaffError("This request's personal data has been erased: notes can no longer be added to it.")
     text = body.strip()
     if not text:
         raise StaffError("Write a note before adding it.")

@@ -108,3 +108,54 @@ def test_upgrading_fills_in_the_shown_phone_number_of_requests_stored_before(mak
         assert "phone_display" not in {column["name"] for column in inspect(db.engine).get_columns("assessment_requests")}
         upgrade()
         assert db.session.execute(text("SELECT phone, phone_display FROM assessment_requests")).one() == ("+447400123456", "07400 123456")
+
+
+def test_the_migrated_database_lets_erasure_empty_a_note_and_refuses_every_other_change(make_app):
+    """Migration 0015: a note's body may be emptied (erasure), nothing else changed, nothing deleted;
+    the audit log stays wholly append-only; answers go missing only from an erased request."""
+    from sqlalchemy.exc import DatabaseError
+
+    from intake.staff import accounts, rights, services
+    from tests.factories import new_staff
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+    reference = Patient(app.test_client()).complete()
+    admin = new_staff(app, "admin")
+    with app.app_context():
+        user = accounts.find_staff(admin)
+        stored = services.find_request(reference)
+        services.add_note(stored, "Rang about parking", user, stored.created_at)
+        services.add_note(stored, "Second note", user, stored.created_at)
+        db.session.commit()
+        refused = ("UPDATE request_notes SET body = 'changed'", "UPDATE request_notes SET body = '', author_id = author_id + 1",
+                   "DELETE FROM request_notes", "UPDATE audit_events SET detail = '{}'",
+                   "UPDATE assessment_requests SET region = NULL", "UPDATE assessment_requests SET pain_now = NULL")
+        for statement in refused:
+            with pytest.raises(DatabaseError), db.engine.begin() as connection:
+                connection.execute(text(statement))
+        rights.erase(stored, reason="Asked by phone", user=user, now=stored.created_at)
+        db.session.commit()
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT body FROM request_notes")).scalars().all() == ["", ""]
+            assert connection.execute(text("SELECT first_name, region, erased_because FROM assessment_requests")).one() == ("", None, "patient_request")
+            assert connection.execute(text("SELECT requests FROM request_status_counts WHERE status = 'new'")).scalar_one() == 1
+        with pytest.raises(DatabaseError), db.engine.begin() as connection:
+            connection.execute(text("UPDATE assessment_requests SET first_name = 'Ada'"))  # an erased request holds nothing
+
+
+def test_the_requests_triggers_survive_sqlites_rebuild_of_the_table(make_app):
+    """Migration 0015 rebuilds assessment_requests on SQLite: the status counts' and the diary
+    version's triggers are made again."""
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+    Patient(app.test_client()).complete()
+    with app.app_context(), db.engine.begin() as connection:
+        assert connection.execute(text("SELECT requests FROM request_status_counts WHERE status = 'new'")).scalar_one() == 1
+        version = connection.execute(text("SELECT version FROM diary_version")).scalar_one()
+        connection.execute(text("UPDATE assessment_requests SET first_name = 'Ann'"))
+        assert connection.execute(text("SELECT version FROM diary_version")).scalar_one() == version + 1

@@ -17,7 +17,7 @@ from tests.factories import (
     CSRF_PATTERN, begun_appointment, book_appointment, booking_form, free_slot, give_up_on_an_email, new_practitioner, new_request, new_staff,
     sign_in,
 )
-from tests.support.back_office import ALL_ROLES, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
+from tests.support.back_office import ALL_ROLES, CORRECTED_CONTACT_DETAILS, ERASURE_REASON, ROLE_CASES, build_url, location_path, role_case_path, snapshot, staff_rules, url_values
 
 # What would identify the patient of valid_answers() on a page that should show nothing.
 PATIENT_DETAILS = ("Lovelace", "ada@example.com", "123456")
@@ -47,6 +47,8 @@ def test_each_role_reaches_only_the_pages_its_job_needs(role, app, patient, make
         "cancel an appointment": {"reason": "Rang to cancel", "then": "contacted", "sequence": "1"},
         "prepare a patient's record": {"references": reference, "format": "json"},
         "mark attended or not": {"outcome": "attended"},
+        "save corrected contact details": CORRECTED_CONTACT_DETAILS,
+        "confirm erasing personal data": ERASURE_REASON,
     }
     answered_at_once = {"prepare a patient's record"}  # a download: the answer is the file, not a redirect
     problems = []

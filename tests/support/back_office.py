@@ -64,7 +64,16 @@ ROLE_CASES = [
     ("add time away", "GET", "/staff/setup/exceptions/away", ADMIN),
     ("add an extra session", "GET", "/staff/setup/exceptions/extra", ADMIN),
     ("booking rules", "GET", "/staff/setup/rules", ADMIN),
+    # A patient's rights to correction and erasure (last: erasing the request changes what the pages above show).
+    ("correct contact details", "GET", "/staff/requests/{ref}/contact-details", ADMIN),
+    ("save corrected contact details", "POST", "/staff/requests/{ref}/contact-details", ADMIN),
+    ("erase personal data", "GET", "/staff/requests/{ref}/erase", ADMIN),
+    ("confirm erasing personal data", "POST", "/staff/requests/{ref}/erase", ADMIN),
+    ("what erasure did", "GET", "/staff/requests/{ref}/erased", ADMIN),
 ]
+# Bodies the rights' forms accept.
+CORRECTED_CONTACT_DETAILS = {"email": "corrected@example.com", "phone": "07400 555666"}
+ERASURE_REASON = {"reason": "Asked by phone, identity checked"}
 
 
 def is_signed_in(client) -> bool:
@@ -141,6 +150,8 @@ def valid_post_data(endpoint: str, admin_email: str, slot: str, sequence: int = 
         "staff.cancel_appointment": {"reason": "The patient rang to cancel", "then": "contacted", "sequence": str(sequence)},
         "staff.add_note": {"body": "Rang, left a message."},
         "staff.record_outcome": {"outcome": "attended"},
+        "staff.correct_contact_details": CORRECTED_CONTACT_DETAILS,
+        "staff.erase_request": ERASURE_REASON,
         "journey.question": valid_answers()["about-you"],
         "journey.check": {"consent": "y"},
     }.get(endpoint, {})

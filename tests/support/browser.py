@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import new_practitioner, new_staff
+from tests.factories import STAFF_PASSWORD, new_practitioner, new_staff
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -146,6 +146,35 @@ def describe(violations: list[dict]) -> str:
         f"{item['id']} ({item['impact']}): {item['help']} -> " + "; ".join(node["target"][0] if isinstance(node["target"][0], str) else str(node["target"]) for node in item["nodes"][:5])
         for item in violations
     )
+
+
+class AxeWalk:
+    """An admin's walk through back-office pages, checking each with axe-core as it goes."""
+
+    def __init__(self, page, live_server, name: str) -> None:
+        self.page, self.live_server, self.name = page, live_server, name
+        self.checked: dict[str, list[dict]] = {}
+
+    def sign_in(self, email: str = ADMIN_EMAIL) -> None:
+        self.page.goto(self.live_server + "/staff/login")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(STAFF_PASSWORD)
+        self.press("button", "Sign in")
+
+    def press(self, role: str, name: str) -> None:
+        with self.page.expect_navigation():
+            self.page.get_by_role(role, name=name, exact=True).click()
+
+    def check(self, name: str) -> None:
+        self.page.wait_for_load_state()
+        self.checked[name] = axe_violations(self.page)
+        screenshot(self.page, f"axe-{self.name}-{name}")
+
+    def assert_no_violations(self, what: str) -> None:
+        size = VIEWPORTS[self.page.viewport_name]
+        print(f"\naxe-core on {what}, {self.page.viewport_name} ({size['width']}x{size['height']}): {len(self.checked)} pages checked")
+        failing = {name: violations for name, violations in self.checked.items() if violations}
+        assert not failing, "\n\n".join(f"{name}:\n{describe(violations)}" for name, violations in failing.items())
 
 
 # --- what a person does on the patient's pages -------------------------------------------

@@ -95,6 +95,7 @@ def reset_database() -> None:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         if db.engine.dialect.name == "postgresql":
             connection.execute(text("DROP FUNCTION IF EXISTS refuse_change() CASCADE"))
+            connection.execute(text("DROP FUNCTION IF EXISTS request_notes_erase_only() CASCADE"))
 
 
 def create_schema() -> None:
