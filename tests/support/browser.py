@@ -61,6 +61,7 @@ def live_server(tmp_path_factory):
         "INSTANCE_PATH": folder,
         "SECRET_KEY": "browser-tests",
         "MAIL_FILE_DIR": str(folder / "mail"),
+        "STAFF_2FA_REQUIRED": "off",  # test_browser_two_factor.py serves an app that requires it
     })
     with app.app_context():
         create_schema()
