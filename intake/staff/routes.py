@@ -224,11 +224,9 @@ def pending_sign_in(enrol: bool) -> StaffUser | None:
         return None
     lifetime = ENROL_STEP_SECONDS if enrol else CODE_STEP_SECONDS
     if not 0 <= utcnow().timestamp() - pending.get("at", 0) <= lifetime:
-        session.pop(SESSION_PENDING, None)
         return None
     user = db.session.get(StaffUser, pending.get("id", 0))
     if user is None or not user.active or user.session_version != pending.get("version"):
-        session.pop(SESSION_PENDING, None)
         return None
     return user
 

@@ -68,7 +68,7 @@ def login_code():
         return _redirect("staff.requests")
     user = pending_sign_in(enrol=False)
     if user is None:
-        return _expired()
+        return _redirect("staff.enrol") if pending_sign_in(enrol=True) else _expired()
     form = CodeForm()
     if form.validate_on_submit():
         now = utcnow()
@@ -98,7 +98,7 @@ def enrol():
     the ten recovery codes are shown in the answer, once."""
     user = _enrolling_user()
     if user is None:
-        return _expired()
+        return _redirect("staff.login_code") if pending_sign_in(enrol=False) else _expired()
     if two_factor.is_enrolled(user.id):
         return _redirect("staff.two_step")
     enrolment = two_factor.start_enrolment(user, current_app.config["CLINIC_NAME"])
