@@ -244,7 +244,8 @@ def enrol_staff(app, email: str, at: datetime | None = None) -> Authenticator:
     when = (at or utcnow()) - timedelta(minutes=1)
     with app.app_context():
         user = staff_accounts.find_staff(email)
-        secret = two_factor.start_enrolment(user, "Test Clinic").secret
+        two_factor.start_enrolment(user)
+        secret = two_factor.pending_enrolment(user, "Test Clinic").secret
         codes = two_factor.finish_enrolment(user, pyotp.TOTP(secret).at(when), when)
         db.session.commit()
     return Authenticator(secret, codes)

@@ -211,9 +211,11 @@ def begin_second_step(user: StaffUser, now: datetime, enrol: bool):
     """The password was right: a new session holding only a half-done sign-in, then the code page
     (or, for someone whose role needs a code but has no authenticator yet, setting one up)."""
     going = accounts.safe_return_path(request.args.get("next", ""), "")
+    if enrol:
+        two_factor.start_enrolment(user)
     session.clear()  # a new session, and nobody signed in until the second step passes
     session[SESSION_PENDING] = {"id": user.id, "version": user.session_version, "at": now.timestamp(), "enrol": enrol, "next": going}
-    db.session.commit()  # a password rehashed on the way
+    db.session.commit()  # the secret to set up; a password rehashed on the way
     return _redirect("staff.enrol" if enrol else "staff.login_code")
 
 

@@ -99,15 +99,22 @@ class Enrolment:
         return Markup(code.svg_inline(scale=5, border=4, dark="#000", light="#fff", omitsize=False))
 
 
-def start_enrolment(user: StaffUser, issuer: str) -> Enrolment:
-    """A secret for the account's authenticator app: the pending one if set-up was started, else a
-    new one (the caller commits). Refused once set up: the secret is never shown again."""
+def start_enrolment(user: StaffLogin) -> None:
+    """Give the account a new authenticator secret to set up, unless one is pending already (so the
+    QR code already scanned stays good). Refused once set up (the caller commits)."""
     factor = second_factor(user.id)
     if factor is not None and factor.enrolled_at is not None:
         raise StaffError("Two-step sign-in is already set up for this account.")
     if factor is None:
-        factor = StaffSecondFactor(staff_id=user.id, secret=pyotp.random_base32())
-        db.session.add(factor)
+        db.session.add(StaffSecondFactor(staff_id=user.id, secret=pyotp.random_base32()))
+
+
+def pending_enrolment(user: StaffLogin, issuer: str) -> Enrolment | None:
+    """The secret being set up, to show as text and as a QR code; None when there is none, and
+    always once set up: the secret is never shown again."""
+    factor = second_factor(user.id)
+    if factor is None or factor.enrolled_at is not None:
+        return None
     uri = pyotp.TOTP(factor.secret).provisioning_uri(name=user.email, issuer_name=issuer)
     return Enrolment(secret=factor.secret, uri=uri)
 

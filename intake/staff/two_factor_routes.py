@@ -99,10 +99,9 @@ def enrol():
     user = _enrolling_user()
     if user is None:
         return _redirect("staff.login_code") if pending_sign_in(enrol=False) else _expired()
-    if two_factor.is_enrolled(user.id):
-        return _redirect("staff.two_step")
-    enrolment = two_factor.start_enrolment(user, current_app.config["CLINIC_NAME"])
-    db.session.commit()  # the pending secret: the same QR code if the page is shown again
+    enrolment = two_factor.pending_enrolment(user, current_app.config["CLINIC_NAME"])
+    if enrolment is None:  # set up already, or not started (from the two-step page)
+        return _redirect("staff.two_step") if current_user.is_authenticated else _expired()
     form = AuthenticatorCodeForm()
     if form.validate_on_submit():
         now = utcnow()
@@ -123,6 +122,18 @@ def enrol():
     return render_template(
         "staff/enrol.html", form=form, enrolment=enrolment, signing_in=signing_in,
     ), 400 if form.errors else 200
+
+
+@bp.post("/two-step/start")
+@roles(*ALL_ROLES)
+def start_enrolment():
+    """Choose to set up two-step sign-in: a new secret to scan (or the one already waiting)."""
+    try:
+        two_factor.start_enrolment(current_user)
+    except StaffError:
+        return _redirect("staff.two_step")  # already on
+    db.session.commit()
+    return _redirect("staff.enrol")
 
 
 def _recovery_codes_page(codes: list[str], going: str, first: bool):

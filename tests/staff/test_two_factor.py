@@ -27,6 +27,12 @@ def actions(app) -> list[str]:
         return list(db.session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
 
 
+def started(user) -> str:
+    """Start setting up an authenticator for `user`; the secret its owner would scan."""
+    two_factor.start_enrolment(user)
+    return two_factor.pending_enrolment(user, "Clinic").secret
+
+
 # --- reading what was typed ---------------------------------------------------------------
 
 @pytest.mark.parametrize("typed, expected", [
@@ -63,9 +69,12 @@ def test_setting_up_offers_the_same_secret_until_it_is_proved_with_the_clinics_n
     email = new_staff(app, "admin", email="ada@clinic.example")
     with app.app_context():
         user = accounts.find_staff(email)
-        first = two_factor.start_enrolment(user, "Harbour Physio")
+        assert two_factor.pending_enrolment(user, "Harbour Physio") is None  # nothing until it is started
+        two_factor.start_enrolment(user)
         db.session.commit()
-        again = two_factor.start_enrolment(user, "Harbour Physio")
+        first = two_factor.pending_enrolment(user, "Harbour Physio")
+        two_factor.start_enrolment(user)
+        again = two_factor.pending_enrolment(user, "Harbour Physio")
         assert again.secret == first.secret and len(first.secret) == 32
         assert first.uri == f"otpauth://totp/Harbour%20Physio:ada%40clinic.example?secret={first.secret}&issuer=Harbour%20Physio"
         assert first.grouped_secret.replace(" ", "") == first.secret and len(first.grouped_secret.split()) == 8
@@ -78,7 +87,7 @@ def test_a_wrong_first_code_sets_nothing_up(app):
     email = new_staff(app, "admin")
     with app.app_context():
         user = accounts.find_staff(email)
-        secret = two_factor.start_enrolment(user, "Clinic").secret
+        secret = started(user)
         wrong = f"{(int(pyotp.TOTP(secret).at(NOON)) + 1) % 1_000_000:06d}"
         with pytest.raises(StaffError, match="That code is not right") as refused:
             two_factor.finish_enrolment(user, wrong, NOON)
@@ -91,7 +100,7 @@ def test_the_first_code_turns_it_on_and_gives_ten_recovery_codes_kept_only_as_ha
     email = new_staff(app, "admin")
     with app.app_context():
         user = accounts.find_staff(email)
-        secret = two_factor.start_enrolment(user, "Clinic").secret
+        secret = started(user)
         codes = two_factor.finish_enrolment(user, pyotp.TOTP(secret).at(NOON), NOON)
         db.session.commit()
         assert len(codes) == len(set(codes)) == 10 and all(RECOVERY_CODE.match(code) for code in codes)
@@ -100,7 +109,8 @@ def test_the_first_code_turns_it_on_and_gives_ten_recovery_codes_kept_only_as_ha
         assert not any(code.replace("-", "") in value or code in value for code in codes for value in stored)
         assert two_factor.is_enrolled(user.id)
         with pytest.raises(StaffError, match="already set up"):
-            two_factor.start_enrolment(user, "Clinic")  # the secret is never shown again
+            two_factor.start_enrolment(user)
+        assert two_factor.pending_enrolment(user, "Clinic") is None  # the secret is never shown again
     assert actions(app) == ["two_factor_enrolled"]
 
 
@@ -108,7 +118,7 @@ def test_the_first_code_cannot_be_used_again_to_sign_in(app):
     email = new_staff(app, "admin")
     with app.app_context():
         user = accounts.find_staff(email)
-        secret = two_factor.start_enrolment(user, "Clinic").secret
+        secret = started(user)
         code = pyotp.TOTP(secret).at(NOON)
         two_factor.finish_enrolment(user, code, NOON)
         with pytest.raises(StaffError):
@@ -175,7 +185,7 @@ def test_an_account_without_an_authenticator_accepts_no_code(app):
     email = new_staff(app, "admin")
     with app.app_context():
         user = accounts.find_staff(email)
-        secret = two_factor.start_enrolment(user, "Clinic").secret  # pending, never proved
+        secret = started(user)  # pending, never proved
         with pytest.raises(StaffError):
             two_factor.check_code(user, pyotp.TOTP(secret).at(NOON), NOON)
 

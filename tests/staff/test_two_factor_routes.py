@@ -373,8 +373,11 @@ def test_reception_can_choose_two_step_sign_in_and_is_then_asked_for_a_code(clin
     email = new_staff(clinic_app, "reception")
     staff = sign_in(clinic_app, email)
     page = body(staff.client.get(TWO_STEP_PAGE))
-    assert "Two-step sign-in is <strong>off</strong>" in page and f'href="{SET_UP_PAGE}"' in page
+    assert "Two-step sign-in is <strong>off</strong>" in page and 'action="/staff/two-step/start"' in page
     assert 'href="/staff/two-step"' in body(staff.client.get("/staff/"))  # in the back office's menu
+    assert location_path(staff.client.get(SET_UP_PAGE)) == TWO_STEP_PAGE  # nothing to scan before choosing to start
+    started = staff.post("/staff/two-step/start", form_path=TWO_STEP_PAGE)
+    assert (started.status_code, location_path(started)) == (303, SET_UP_PAGE)
     done = set_up_with_first_code(staff.client, clinic_app, email)
     assert done.status_code == 200 and len(SHOWN_RECOVERY_CODE.findall(body(done))) == 10
     assert "You have <strong>10</strong> unused recovery codes" in body(staff.client.get(TWO_STEP_PAGE))
