@@ -18,10 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
-from limits import parse as parse_limit
-from werkzeug.exceptions import TooManyRequests
+from flask_login import current_user, logout_user
 
 from intake.appointments.services import all_appointments
 from intake.clinic.sites import site_by_code
@@ -32,12 +29,13 @@ from intake.mail.services import NotRetryable, failing_messages, retry_message
 from intake.platform.database import reads_only
 from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
-from intake.staff import accounts, services, two_factor
+from intake.staff import accounts, services, sign_in, two_factor
 from intake.staff.audit import audit, audit_page, history
 from intake.staff.forms import BookingForm, CancelForm, ListDates, LoginForm, MoveForm, NoteForm, StatusForm
 from intake.staff.free_times import free_times_for
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
+from intake.staff.sign_in import SESSION_SECOND_FACTOR, SESSION_SEEN
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -46,14 +44,6 @@ PUBLIC_ENDPOINTS = {"staff.login"}
 # The second step of signing in (the code, or setting up an authenticator): reached after the
 # right password with nobody signed in yet; each view checks that half-done sign-in itself.
 SECOND_STEP_ENDPOINTS = {"staff.login_code", "staff.enrol"}
-SESSION_SEEN = "staff_seen"
-# A half-done sign-in (the password was right, the code is still to come): who, which session
-# version, since when, whether they must set up an authenticator first, and where they were going.
-SESSION_PENDING = "staff_pending"
-# Set when this session's sign-in included a second factor.
-SESSION_SECOND_FACTOR = "staff_second_factor"
-CODE_STEP_SECONDS = 5 * 60
-ENROL_STEP_SECONDS = 15 * 60
 # The last-seen time is written at most this often: a cookie signed and sent again with every
 # page would cost each request, and a minute either way does not matter to a 30-minute limit.
 SEEN_PRECISION_SECONDS = 60
@@ -126,130 +116,29 @@ def never_cache(response):
     return response
 
 
-def _login_account_key() -> str:
-    return "staff-login:" + accounts.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _login_account_and_address_key() -> str:
-    return f"{_login_account_key()}:from:{get_remote_address()}"
-
-
-def _failed_login(response) -> bool:
-    """Only failed sign-ins count towards the limits."""
-    return response.status_code != 303
-
-
-def _account_ceiling() -> tuple[object, tuple[str, ...]]:
-    """The limit on failed sign-ins for the posted account from every address, and its key in the
-    limiter's storage (counted here, not by a decorator: a right password and code may pass it)."""
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    key = (_login_account_key(), "staff.login-anywhere")
-    return parse_limit(current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE"]), (prefix, *key) if prefix else key
-
-
-def _ceiling_reached() -> bool:
-    ceiling, key = _account_ceiling()
-    return limiter.enabled and not limiter.limiter.test(ceiling, *key)
-
-
-def _count_against_ceiling() -> None:
-    if limiter.enabled:
-        ceiling, key = _account_ceiling()
-        limiter.limiter.hit(ceiling, *key)
-
-
-def _too_many_attempts() -> TooManyRequests:
-    ceiling, key = _account_ceiling()
-    reset_at = limiter.limiter.get_window_stats(ceiling, *key).reset_time
-    return TooManyRequests(retry_after=max(1, int(reset_at - utcnow().timestamp())))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_and_address_key, deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=sign_in.failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=sign_in.account_and_address_key,
+               deduct_when=sign_in.failed_login)
 def login():
     """Sign in. One message for an unknown email and a wrong password.
 
-    Failures are counted per address (any account), per account from one address, and per
-    account from everywhere. Only the first two are tight: a tight count per account alone would
-    let anyone lock a member of staff out by typing wrong passwords for their email, so a
-    stranger's failures from their own address do not stop the member of staff signing in from
-    theirs. The count per account from everywhere is a ceiling many times larger, only to bound
-    guessing spread over many addresses: holding it takes more addresses (each limited on its own)
-    and more failures than an idle passer-by has. Even then, the right password of an account with
-    two-step sign-in goes on to the code page (whose own limits guard the code), so strangers
-    cannot lock out anyone who has set it up. Unknown emails are counted the same way as known
-    ones, so the answers never tell them apart.
+    Failures are counted per address (any account) and per account from one address (above),
+    and per account from everywhere, a far larger ceiling (see intake.staff.sign_in): a tight
+    count per account alone would let anyone lock a member of staff out. Unknown emails are
+    counted the same way as known ones, so the answers never tell them apart.
     """
     form = LoginForm()
     error = ""
     if form.validate_on_submit():
-        now = utcnow()
-        over_ceiling = _ceiling_reached()
-        user = accounts.authenticate(form.email.data, form.password.data, now)
-        setting = current_app.config["STAFF_2FA_REQUIRED"]
-        if user is not None and two_factor.is_enrolled(user.id):
-            return begin_second_step(user, now, enrol=False)
-        if over_ceiling:
-            db.session.rollback()
-            raise _too_many_attempts()
-        if user is not None:
-            if two_factor.required_for(user.role, setting):
-                return begin_second_step(user, now, enrol=True)
-            return signed_in(user, now, request.args.get("next", ""))
-        _count_against_ceiling()
-        audit(None, "login_failed", now=now, email=accounts.normalise_email(form.email.data)[:254])
-        db.session.commit()
+        answer = sign_in.after_password(form.email.data, form.password.data, request.args.get("next", ""))
+        if answer is not None:
+            return answer
         error = "Enter a correct email address and password"
     elif request.method == "POST":
-        _count_against_ceiling()
-    expired = bool(request.args.get("expired"))
-    return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")), expired=expired)
-
-
-def begin_second_step(user: StaffUser, now: datetime, enrol: bool):
-    """The password was right: a new session holding only a half-done sign-in, then the code page
-    (or, for someone whose role needs a code but has no authenticator yet, setting one up)."""
-    going = accounts.safe_return_path(request.args.get("next", ""), "")
-    if enrol:
-        two_factor.start_enrolment(user)
-    session.clear()  # a new session, and nobody signed in until the second step passes
-    session[SESSION_PENDING] = {"id": user.id, "version": user.session_version, "at": now.timestamp(), "enrol": enrol, "next": going}
-    db.session.commit()  # the secret to set up; a password rehashed on the way
-    return _redirect("staff.enrol" if enrol else "staff.login_code")
-
-
-def pending_sign_in(enrol: bool) -> StaffUser | None:
-    """The account whose sign-in is half done in this session, if it is still fresh and still valid."""
-    pending = session.get(SESSION_PENDING)
-    if not isinstance(pending, dict) or pending.get("enrol") is not enrol:
-        return None
-    lifetime = ENROL_STEP_SECONDS if enrol else CODE_STEP_SECONDS
-    if not 0 <= utcnow().timestamp() - pending.get("at", 0) <= lifetime:
-        return None
-    user = db.session.get(StaffUser, pending.get("id", 0))
-    if user is None or not user.active or user.session_version != pending.get("version"):
-        return None
-    return user
-
-
-def signed_in(user: StaffUser, now: datetime, going: str, second_factor: str = ""):
-    """Start a new session for the user and send them on to where they were going."""
-    start_session(user, now, second_factor)
-    db.session.commit()
-    return redirect(accounts.safe_return_path(going, url_for("staff.requests")), code=303)
-
-
-def start_session(user: StaffUser, now: datetime, second_factor: str = "") -> None:
-    """Sign the user in, in a new session, noting whether a second factor was given (audited)."""
-    session.clear()  # a new session at every sign-in
-    login_user(user)
-    session[SESSION_SEEN] = now.timestamp()
-    if second_factor:
-        session[SESSION_SECOND_FACTOR] = True
-        audit(user, "login", now=now, second_factor=second_factor)
-    else:
-        audit(user, "login", now=now)
+        sign_in.count_against_ceiling()
+    return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")),
+                           expired=bool(request.args.get("expired")))
 
 
 @bp.post("/logout")

@@ -19,9 +19,8 @@ from intake.staff import accounts, two_factor
 from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import StaffUser
-from intake.staff.routes import (
-    ALL_ROLES, SESSION_PENDING, SESSION_SECOND_FACTOR, _redirect, bp, pending_sign_in, roles, signed_in, start_session,
-)
+from intake.staff.routes import ALL_ROLES, _redirect, bp, roles
+from intake.staff.sign_in import SESSION_PENDING, SESSION_SECOND_FACTOR, pending_destination, pending_sign_in, signed_in, start_session
 from intake.staff.two_factor_forms import AuthenticatorCodeForm, CodeForm
 
 
@@ -79,7 +78,7 @@ def login_code():
             audit(user, "login_code_failed", now=now)
             db.session.commit()
         else:
-            return signed_in(user, now, session.get(SESSION_PENDING, {}).get("next", ""), second_factor=used)
+            return signed_in(user, now, pending_destination(), second_factor=used)
     return render_template("staff/login_code.html", form=form), 400 if form.errors else 200
 
 
@@ -110,18 +109,22 @@ def enrol():
         except StaffError as error:
             form.code.errors = [str(error)]
         else:
-            going = ""
-            if not current_user.is_authenticated:  # the end of a sign-in that had to set this up
-                going = session.get(SESSION_PENDING, {}).get("next", "")
-                start_session(user, now, second_factor="new authenticator")
-            else:
-                session[SESSION_SECOND_FACTOR] = True
-            db.session.commit()
-            return _recovery_codes_page(codes, going, first=True)
-    signing_in = not current_user.is_authenticated
-    return render_template(
-        "staff/enrol.html", form=form, enrolment=enrolment, signing_in=signing_in,
-    ), 400 if form.errors else 200
+            return _enrolled(user, codes, now)
+    page = render_template("staff/enrol.html", form=form, enrolment=enrolment, signing_in=not current_user.is_authenticated)
+    return page, 400 if form.errors else 200
+
+
+def _enrolled(user: StaffUser, codes: list[str], now):
+    """Set up: finish the sign-in that had to set it up (or mark this session as using it), then
+    show the recovery codes."""
+    going = ""
+    if current_user.is_authenticated:
+        session[SESSION_SECOND_FACTOR] = True
+    else:
+        going = pending_destination()
+        start_session(user, now, second_factor="new authenticator")
+    db.session.commit()
+    return _recovery_codes_page(codes, going, first=True)
 
 
 @bp.post("/two-step/start")
