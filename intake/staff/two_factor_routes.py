@@ -9,7 +9,7 @@ never stored in plain or put in the session cookie, so they are shown exactly on
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request, session, url_for
+from flask import current_app, render_template, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
