@@ -1,7 +1,7 @@
 """Two-step sign-in for staff: each account's authenticator secret and its recovery codes
 
-Revision ID: 0014_two_factor
-Revises: 0013
+Revision ID: 0015_two_factor
+Revises: 0014
 Create Date: 2026-11-30 07:00:00
 
 New tables only: no account has two-step sign-in until its owner sets it up.
@@ -9,8 +9,8 @@ New tables only: no account has two-step sign-in until its owner sets it up.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014_two_factor'
-down_revision = '0013'
+revision = '0015_two_factor'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
