@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.clinic import vocabulary
-from intake.platform.config import build_config
+from intake.platform.config import build_config, check_settings
 from intake.platform.database import configure_engines
 from intake.platform.page_cache import KeptFragments, PageCache
 from intake.platform.logsafe import escape_controls_in, keep_query_strings_out_of_access_logs, redacted_traceback
@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(build_config(instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    check_settings(app.config)
     check_production_settings(app)
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy, rate limits must see the patient's address, not the proxy's.
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.staff import access_routes, booking_routes, dashboard_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
     from intake.staff import rights_routes, setup_routes  # noqa: F401  (the rights and clinic set-up views join the staff blueprint)
+    from intake.staff import two_factor_routes  # noqa: F401  (two-step sign-in joins the staff blueprint)
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)
@@ -143,7 +145,9 @@ def _register_error_pages(app: Flask) -> None:
             return database_unavailable(error.original_exception)
         page = render_template("errors/error.html", error=error), error.code or 500
         if error.code == 429:
-            return *page, {"Retry-After": str(_seconds_until_limit_resets())}
+            retry_after = getattr(error, "retry_after", None)
+            seconds = retry_after if isinstance(retry_after, int) else _seconds_until_limit_resets()
+            return *page, {"Retry-After": str(seconds)}
         return page
 
     @app.errorhandler(Exception)

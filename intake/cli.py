@@ -14,7 +14,7 @@ from intake.journey.services import purge_expired_drafts
 from intake.mail.outbox import send_pass
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
-from intake.staff import accounts, retention
+from intake.staff import accounts, retention, two_factor
 from intake.staff.errors import StaffError
 from intake.staff.models import ROLES, StaffUser
 
@@ -111,6 +111,25 @@ def set_staff_password(email: str) -> None:
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Password changed for {user.email}.")
+
+
+@staff_cli.command("reset-2fa")
+@click.argument("email")
+@click.option("--by", "admin_email", required=True, help="The email of the admin making the reset (written to the audit log).")
+@click.option("--reason", required=True, help="Why, in a few words: kept in the audit log (up to 200 characters).")
+def reset_two_factor(email: str, admin_email: str, reason: str) -> None:
+    """Remove an account's two-step sign-in (authenticator and recovery codes) and end its sessions,
+    for someone who lost their phone and their codes. They set it up again at their next sign-in."""
+    user = _account(email)
+    admin = accounts.find_staff(admin_email)
+    if admin is None:
+        raise click.ClickException(f"No staff account for {admin_email} (--by must name an admin).")
+    try:
+        two_factor.reset(user, admin, reason, utcnow())
+    except StaffError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Two-step sign-in reset for {user.email} by {admin.email}; their sessions have ended.")
 
 
 retention_cli = AppGroup("retention", help="Keep patients' data only as long as the clinic needs it.")

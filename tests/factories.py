@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import quote
 
+import pyotp
 from sqlalchemy import func, select, update
 
 from intake.appointments import diary
@@ -22,8 +23,8 @@ from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
 from intake.platform.extensions import db
 from intake.platform.timeutil import today_in_london, utcnow
-from intake.staff import accounts as staff_accounts, services as staff_services
-from intake.staff.models import StaffUser
+from intake.staff import accounts as staff_accounts, services as staff_services, two_factor
+from intake.staff.models import StaffSecondFactor, StaffUser
 
 UTC = timezone.utc
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -223,6 +224,43 @@ def sign_in(app, email: str, password: str = STAFF_PASSWORD) -> Staff:
     response = staff.login(email, password)
     assert response.status_code == 303, response.get_data(as_text=True)
     return staff
+
+
+@dataclass
+class Authenticator:
+    """A member of staff's authenticator app, as the test's phone: the secret, and the recovery codes shown once."""
+
+    secret: str
+    recovery_codes: list[str] = field(default_factory=list)
+
+    def code(self, at: datetime | None = None) -> str:
+        """The code the app shows at `at` (now by default)."""
+        return pyotp.TOTP(self.secret).at(at or utcnow())
+
+
+def enrol_staff(app, email: str, at: datetime | None = None) -> Authenticator:
+    """Set up two-step sign-in for an account directly (as the set-up page does), a minute before
+    `at` (now by default), so that the code of `at` has not been used yet."""
+    when = (at or utcnow()) - timedelta(minutes=1)
+    with app.app_context():
+        user = staff_accounts.find_staff(email)
+        two_factor.start_enrolment(user)
+        secret = two_factor.pending_enrolment(user, "Test Clinic").secret
+        codes = two_factor.finish_enrolment(user, pyotp.TOTP(secret).at(when), when)
+        db.session.commit()
+    return Authenticator(secret, codes)
+
+
+def authenticator_of(app, email: str) -> Authenticator:
+    """The authenticator secret an account holds (pending or set up), as its owner's phone would."""
+    with app.app_context():
+        return Authenticator(db.session.get(StaffSecondFactor, staff_accounts.find_staff(email).id).secret)
+
+
+def enter_code(client, code: str, path: str = "/staff/login/code", form_path: str | None = None):
+    """Post a code to the code page (or another code form at `path`, shown at `form_path`) with a real CSRF token."""
+    token = CSRF_PATTERN.search(client.get(form_path or path).get_data(as_text=True)).group(1)
+    return client.post(path, data={"code": code, "csrf_token": token})
 
 
 # --- bookings and emails ------------------------------------------------------------------

@@ -15,6 +15,12 @@ BYTES_PER_KIB = 1024
 # Signed cookies and form tokens are dated in whole seconds, and a draft's expiry is set a moment
 # before its cookie is signed: both last this much longer than a draft, so neither runs out first.
 DRAFT_MARGIN_SECONDS = 60
+# Which staff must sign in with a second factor (an authenticator app's code) as well as a password.
+STAFF_2FA_CHOICES = ("all", "admin", "off")
+
+
+class InvalidSetting(ValueError):
+    """A setting holds a value the app cannot run with; the message says which and what to set."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -116,6 +122,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         **_mail_config(instance_path),
         "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 30),
         "STAFF_PAGE_SIZE": _env_int("STAFF_PAGE_SIZE", 25),
+        "STAFF_2FA_REQUIRED": os.environ.get("STAFF_2FA_REQUIRED", "admin").strip().lower() or "admin",
         # Always set: the limiter is shared by every app in a process and would otherwise keep
         # the last app's choice.
         "RATELIMIT_ENABLED": True,
@@ -146,6 +153,16 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }
+
+
+def check_settings(config: dict[str, object]) -> None:
+    """Refuse to start with a setting that has no meaning, saying which one and what it may be."""
+    required = config["STAFF_2FA_REQUIRED"]
+    if required not in STAFF_2FA_CHOICES:
+        raise InvalidSetting(
+            f"STAFF_2FA_REQUIRED is {required!r}: set it to one of {', '.join(STAFF_2FA_CHOICES)} "
+            "(all: every member of staff signs in with a code; admin: admins must, others may; off: nobody must)."
+        )
 
 
 def _mail_config(instance_path: Path) -> dict[str, object]:

@@ -35,6 +35,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def hash_secret(secret: str) -> str:
+    """Hash another secret (a recovery code) with the passwords' Argon2 hasher."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(secret_hash: str, secret: str) -> bool:
+    """Whether `secret` is the one `secret_hash` was made from."""
+    try:
+        return _hasher.verify(secret_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def find_staff(email: str) -> StaffUser | None:
     """The staff account with this email, if any."""
     return db.session.execute(select(StaffUser).where(StaffUser.email == normalise_email(email))).scalar_one_or_none()

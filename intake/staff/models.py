@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from intake.platform.extensions import db
@@ -51,6 +51,37 @@ class StaffUser(StaffLogin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffSecondFactor(db.Model):
+    """A member of staff's authenticator (TOTP) secret: pending until the first code proves it
+    works (`enrolled_at` set), then asked for at every sign-in. `last_step` is the newest 30-second
+    time step whose code was accepted, so a code cannot be used twice."""
+
+    __tablename__ = "staff_second_factors"
+    __table_args__ = (
+        CheckConstraint("length(secret) >= 16", name="secret_long_enough"),
+        CheckConstraint("last_step IS NULL OR last_step >= 0", name="last_step_not_negative"),
+        CheckConstraint("last_step IS NULL OR enrolled_at IS NOT NULL", name="used_only_once_enrolled"),
+    )
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StaffRecoveryCode(db.Model):
+    """One of a member of staff's one-time recovery codes, kept only as an Argon2 hash."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):

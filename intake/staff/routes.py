@@ -18,8 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from intake.appointments.services import all_appointments
 from intake.clinic.sites import site_by_code
@@ -30,18 +29,21 @@ from intake.mail.services import NotRetryable, failing_messages, retry_message
 from intake.platform.database import reads_only
 from intake.platform.extensions import db, limiter, login_manager
 from intake.platform.timeutil import LONDON, utcnow
-from intake.staff import accounts, services
+from intake.staff import accounts, services, sign_in, two_factor
 from intake.staff.audit import audit, audit_page, history
 from intake.staff.forms import BookingForm, CancelForm, ListDates, LoginForm, MoveForm, NoteForm, StatusForm
 from intake.staff.free_times import free_times_for
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
+from intake.staff.sign_in import SESSION_SECOND_FACTOR, SESSION_SEEN
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 ALL_ROLES = ("reception", "clinician", "admin")
 PUBLIC_ENDPOINTS = {"staff.login"}
-SESSION_SEEN = "staff_seen"
+# The second step of signing in (the code, or setting up an authenticator): reached after the
+# right password with nobody signed in yet; each view checks that half-done sign-in itself.
+SECOND_STEP_ENDPOINTS = {"staff.login_code", "staff.enrol"}
 # The last-seen time is written at most this often: a cookie signed and sent again with every
 # page would cost each request, and a minute either way does not matter to a 30-minute limit.
 SEEN_PRECISION_SECONDS = 60
@@ -78,6 +80,8 @@ def require_staff():
     """Refuse anyone not signed in, idle too long, or not in a role the view allows."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if request.endpoint in SECOND_STEP_ENDPOINTS and not current_user.is_authenticated:
+        return None  # the view admits only a half-done sign-in, and sends anyone else to sign in
     if not current_user.is_authenticated:
         return _redirect("staff.login", next=request.path)
     now = utcnow().timestamp()
@@ -86,6 +90,11 @@ def require_staff():
         logout_user()
         session.clear()
         return _redirect("staff.login", idle=1)
+    if two_factor.required_for(current_user.role, current_app.config["STAFF_2FA_REQUIRED"]) and not session.get(SESSION_SECOND_FACTOR):
+        # Signed in without a code before their role needed one: sign in again, with one.
+        logout_user()
+        session.clear()
+        return _redirect("staff.login")
     if now - session.get(SESSION_SEEN, 0) >= SEEN_PRECISION_SECONDS:
         session[SESSION_SEEN] = now
     view = current_app.view_functions.get(request.endpoint)
@@ -107,56 +116,29 @@ def never_cache(response):
     return response
 
 
-def _login_account_key() -> str:
-    return "staff-login:" + accounts.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _login_account_and_address_key() -> str:
-    return f"{_login_account_key()}:from:{get_remote_address()}"
-
-
-def _failed_login(response) -> bool:
-    """Only failed sign-ins count towards the limits."""
-    return response.status_code != 303
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_and_address_key, deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_ANYWHERE"], methods=["POST"], key_func=_login_account_key, deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=sign_in.failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=sign_in.account_and_address_key,
+               deduct_when=sign_in.failed_login)
 def login():
     """Sign in. One message for an unknown email and a wrong password.
 
-    Failures are counted per address (any account), per account from one address, and per
-    account from everywhere. Only the first two are tight: a tight count per account alone would
-    let anyone lock a member of staff out by typing wrong passwords for their email, so a
-    stranger's failures from their own address do not stop the member of staff signing in from
-    theirs. The count per account from everywhere is a ceiling many times larger, only to bound
-    guessing spread over many addresses: holding it takes more addresses (each limited on its own)
-    and more failures than an idle passer-by has. Unknown emails are counted the same way as
-    known ones, so the answers never tell them apart.
+    Failures are counted per address (any account) and per account from one address (above),
+    and per account from everywhere, a far larger ceiling (see intake.staff.sign_in): a tight
+    count per account alone would let anyone lock a member of staff out. Unknown emails are
+    counted the same way as known ones, so the answers never tell them apart.
     """
     form = LoginForm()
     error = ""
     if form.validate_on_submit():
-        now = utcnow()
-        user = accounts.authenticate(form.email.data, form.password.data, now)
-        if user is not None:
-            return _signed_in(user, now)
-        audit(None, "login_failed", now=now, email=accounts.normalise_email(form.email.data)[:254])
-        db.session.commit()
+        answer = sign_in.after_password(form.email.data, form.password.data, request.args.get("next", ""))
+        if answer is not None:
+            return answer
         error = "Enter a correct email address and password"
-    return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")))
-
-
-def _signed_in(user: StaffUser, now: datetime):
-    """Start a new session for the user and send them on to where they were going."""
-    session.clear()  # a new session at every sign-in
-    login_user(user)
-    session[SESSION_SEEN] = now.timestamp()
-    audit(user, "login", now=now)
-    db.session.commit()
-    return redirect(accounts.safe_return_path(request.args.get("next", ""), url_for("staff.requests")), code=303)
+    elif request.method == "POST":
+        sign_in.count_against_ceiling()
+    return render_template("staff/login.html", form=form, error=error, idle=bool(request.args.get("idle")),
+                           expired=bool(request.args.get("expired")))
 
 
 @bp.post("/logout")

@@ -69,10 +69,34 @@
     });
   }
 
+  // Buttons that need a script (print, copy) are hidden until it runs.
+  function printButton(button) {
+    button.hidden = false;
+    button.addEventListener('click', function () { window.print(); });
+  }
+
+  function copyButton(button) {
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    var status = document.querySelector('[data-copied]');
+    if (!source || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      var lines = [];
+      each('#' + source.id + ' li', function (item) { lines.push(item.textContent.trim()); });
+      navigator.clipboard.writeText(lines.join('\n')).then(function () {
+        if (status) status.textContent = 'Copied. Paste them somewhere safe.';
+      }, function () {
+        if (status) status.textContent = 'Copying did not work: select the codes and copy them yourself.';
+      });
+    });
+  }
+
   function init() {
     each('[data-error-summary]', errorSummary);
     each('[data-character-count]', characterCount);
     each('button[data-prevent-double-click]', preventDoubleClick);
+    each('button[data-print]', printButton);
+    each('button[data-copy]', copyButton);
   }
 
   if (document.readyState === 'loading') {

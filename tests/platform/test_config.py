@@ -9,7 +9,7 @@ import pytest
 
 from intake import create_app
 from intake.clinic.sites import load_sites
-from intake.platform.config import DRAFT_MARGIN_SECONDS, build_config, instance_secret_key
+from intake.platform.config import DRAFT_MARGIN_SECONDS, InvalidSetting, build_config, instance_secret_key
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 
@@ -94,3 +94,18 @@ def test_workers_starting_together_share_one_complete_secret_key(tmp_path):
             keys = set(pool.map(lambda _: instance_secret_key(folder), range(8)))
         assert len(keys) == 1 and len(keys.pop()) == 64
         assert [path.name for path in folder.iterdir()] == ["secret_key"]
+
+
+def test_two_step_sign_in_is_required_of_admins_unless_the_environment_says_otherwise(tmp_path, monkeypatch):
+    monkeypatch.delenv("STAFF_2FA_REQUIRED", raising=False)
+    assert build_config(tmp_path)["STAFF_2FA_REQUIRED"] == "admin"
+    for value, read in (("all", "all"), (" OFF ", "off"), ("Admin", "admin")):
+        monkeypatch.setenv("STAFF_2FA_REQUIRED", value)
+        assert build_config(tmp_path)["STAFF_2FA_REQUIRED"] == read
+
+
+@pytest.mark.parametrize("value", ["yes", "admins", "none", "0"])
+def test_an_unknown_two_step_setting_refuses_to_start_and_says_what_to_set(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("STAFF_2FA_REQUIRED", value)
+    with pytest.raises(InvalidSetting, match=r"STAFF_2FA_REQUIRED is .* set it to one of all, admin, off"):
+        create_app({"TESTING": True, "INSTANCE_PATH": tmp_path, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db'}"})

@@ -193,9 +193,11 @@ ACTORS: dict[str, Callable[[Scene], Actor]] = {
 # --- the walk -------------------------------------------------------------------------------
 
 def allowed_roles(app: Flask) -> dict[str, frozenset[str]]:
-    """Back-office endpoint -> roles, from test_staff_access.ROLE_CASES (sign-out is for everyone)."""
+    """Back-office endpoint -> roles, from test_staff_access.ROLE_CASES. Signing out, the sign-in
+    code page and new recovery codes are for everyone (tests/staff/test_two_factor_routes.py shows
+    what the last two do for someone signed in, or half signed in)."""
     adapter = app.url_map.bind("localhost")
-    table = {"staff.logout": ALL_ROLES}
+    table = {"staff.logout": ALL_ROLES, "staff.login_code": ALL_ROLES, "staff.renew_recovery_codes": ALL_ROLES}
     for _, method, path, roles in ROLE_CASES:
         table[adapter.match(role_case_path(path, "REFERENCE", 1).partition("?")[0], method=method)[0]] = roles
     return table

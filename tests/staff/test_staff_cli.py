@@ -9,9 +9,10 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from intake.platform.extensions import db
-from intake.staff import accounts as staff_accounts
+from intake.staff import accounts as staff_accounts, two_factor
 from intake.staff.models import StaffUser
-from tests.factories import login
+from tests.factories import enrol_staff, login, new_staff
+from tests.support.back_office import audit_events
 from tests.support.back_office import cli
 from tests.support.database import reset_database
 
@@ -83,6 +84,50 @@ def test_cli_commands_on_an_unknown_email_fail_clearly(command, input, app):
     result = cli(app, "staff", command, "ghost@clinic.example", input=input)
     assert result.exit_code != 0
     assert "No staff account for ghost@clinic.example" in result.output
+
+
+def test_cli_reset_2fa_clears_the_second_factor_ends_sessions_and_is_audited(make_app):
+    app = make_app(STAFF_2FA_REQUIRED="admin")
+    lost = new_staff(app, "admin", email="lost@clinic.example")
+    boss = new_staff(app, "admin", email="boss@clinic.example")
+    enrol_staff(app, lost)
+    with app.app_context():
+        version = staff_accounts.find_staff(lost).session_version
+    result = cli(app, "staff", "reset-2fa", "LOST@clinic.example", "--by", boss, "--reason", "Lost their phone and recovery codes")
+    assert result.exit_code == 0, result.output
+    assert "Two-step sign-in reset for lost@clinic.example by boss@clinic.example" in result.output
+    with app.app_context():
+        user = staff_accounts.find_staff(lost)
+        assert not two_factor.is_enrolled(user.id) and two_factor.recovery_codes_left(user.id) == 0
+        assert user.session_version == version + 1
+    [event] = audit_events(app, "two_factor_reset")
+    assert (event["staff_email"], event["detail"]) == (
+        boss, {"account": lost, "had_two_factor": True, "reason": "Lost their phone and recovery codes"})
+
+
+@pytest.mark.parametrize("target, by, reason, message", [
+    ("ghost@clinic.example", "boss@clinic.example", "Lost phone", "No staff account for ghost@clinic.example"),
+    ("lost@clinic.example", "ghost@clinic.example", "Lost phone", "No staff account for ghost@clinic.example (--by must name an admin)"),
+    ("lost@clinic.example", "desk@clinic.example", "Lost phone", "desk@clinic.example is not an active admin"),
+    ("lost@clinic.example", "boss@clinic.example", " ", "Give a reason"),
+])
+def test_cli_reset_2fa_refuses_unknown_accounts_non_admins_and_no_reason_clearly(app, target, by, reason, message):
+    new_staff(app, "admin", email="lost@clinic.example")
+    new_staff(app, "admin", email="boss@clinic.example")
+    new_staff(app, "reception", email="desk@clinic.example")
+    enrol_staff(app, "lost@clinic.example")
+    result = cli(app, "staff", "reset-2fa", target, "--by", by, "--reason", reason)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert audit_events(app, "two_factor_reset") == []
+    with app.app_context():
+        assert two_factor.is_enrolled(staff_accounts.find_staff("lost@clinic.example").id)
+
+
+def test_cli_reset_2fa_needs_the_admin_and_the_reason(app):
+    for missing in (["--by", "boss@clinic.example"], ["--reason", "Lost phone"]):
+        result = cli(app, "staff", "reset-2fa", "lost@clinic.example", *missing)
+        assert result.exit_code == 2 and "Missing option" in result.output
 
 
 def test_a_fresh_database_has_no_staff_accounts(make_app):

@@ -21,7 +21,7 @@ from intake.journey.models import AssessmentRequest, Draft
 from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
 from intake.staff import services as staff_services
-from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffUser
+from intake.staff.models import ROLES, AuditEvent, RequestNote, StaffRecoveryCode, StaffSecondFactor, StaffUser
 from tests.factories import STAFF_PASSWORD, Staff, booking_form, valid_answers
 
 ALL_ROLES = frozenset(ROLES)
@@ -64,6 +64,10 @@ ROLE_CASES = [
     ("add time away", "GET", "/staff/setup/exceptions/away", ADMIN),
     ("add an extra session", "GET", "/staff/setup/exceptions/extra", ADMIN),
     ("booking rules", "GET", "/staff/setup/rules", ADMIN),
+    # Two-step sign-in: everyone may choose it; starting it leaves a secret to scan on the set-up page.
+    ("two-step sign-in", "GET", "/staff/two-step", ALL_ROLES),
+    ("start setting up two-step sign-in", "POST", "/staff/two-step/start", ALL_ROLES),
+    ("set up two-step sign-in", "GET", "/staff/two-step/set-up", ALL_ROLES),
     # A patient's rights to correction and erasure (last: erasing the request changes what the pages above show).
     ("correct contact details", "GET", "/staff/requests/{ref}/contact-details", ADMIN),
     ("save corrected contact details", "POST", "/staff/requests/{ref}/contact-details", ADMIN),
@@ -105,6 +109,9 @@ def snapshot(app) -> dict:
             "staff": sorted(db.session.execute(
                 select(StaffUser.email, StaffUser.active, StaffUser.session_version, StaffUser.password_hash)
             ).all()),
+            "two-step sign-in": sorted(db.session.execute(
+                select(StaffSecondFactor.staff_id, StaffSecondFactor.enrolled_at, StaffSecondFactor.last_step)
+            ).all()) + sorted(db.session.execute(select(StaffRecoveryCode.staff_id, StaffRecoveryCode.used_at)).all()),
             "diary": [sorted(tuple(row) for row in db.session.execute(select(*model.__table__.columns)).all()) for model in DIARY_SET_UP],
         }
 

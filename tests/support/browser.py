@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,29 +51,44 @@ def live_server(tmp_path_factory):
     """The app served on 127.0.0.1 (a random free port) with a fresh SQLite database, one receptionist
     and two practitioners working weekdays, 09:00 to 17:00, at two sites each."""
     require_browser()
-    from werkzeug.serving import make_server
-
-    from intake import create_app
-    from tests.support.database import create_schema
-
-    folder = tmp_path_factory.mktemp("browser")
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'browser.sqlite3'}",
-        "INSTANCE_PATH": folder,
-        "SECRET_KEY": "browser-tests",
-        "MAIL_FILE_DIR": str(folder / "mail"),
-    })
-    with app.app_context():
-        create_schema()
+    app = browser_app(tmp_path_factory.mktemp("browser"), "browser", STAFF_2FA_REQUIRED="off")  # test_browser_two_factor.py serves one that requires it
     new_staff(app, "reception", email=STAFF_EMAIL, name="Rita Reception")
     new_staff(app, "admin", email=ADMIN_EMAIL, name="Ada Admin")
     for name, sites in (("Clara Clinician", ("riverside", "canal-side")), ("Priya Physio", ("riverside", "west-green"))):
         new_practitioner(app, name, sites=sites)
+    with serve(app) as served:
+        yield served
+
+
+def browser_app(folder: Path, name: str, **overrides):
+    """An app for the browser tests on a new SQLite database in `folder`, its tables built."""
+    from intake import create_app
+    from tests.support.database import create_schema
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / f'{name}.sqlite3'}",
+        "INSTANCE_PATH": folder,
+        "SECRET_KEY": f"{name}-tests",
+        "MAIL_FILE_DIR": str(folder / "mail"),
+        **overrides,
+    })
+    with app.app_context():
+        create_schema()
+    return app
+
+
+@contextmanager
+def serve(app):
+    """Serve `app` on 127.0.0.1 (a random free port) in a thread, for as long as the block lasts."""
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
-    server.shutdown()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
 
 
 class LiveServer(str):

@@ -178,6 +178,8 @@ def app_settings(database_url: str, instance: Path, **overrides) -> dict:
         "SECRET_KEY": "test-secret-key",
         "MAIL_SERVER": "",
         "OUTBOX_SEND_AFTER_REQUEST": False,
+        # Tests sign admins in all the time: two-step sign-in is tested on its own (tests/staff/test_two_factor*.py).
+        "STAFF_2FA_REQUIRED": "off",
         **overrides,
     }
 
