@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from intake.triage.free_text_patterns import CATEGORIES, MULTI_WORD, SPELLING, Category
-from intake.triage.red_flags import Urgency
+from intake.triage.red_flags import Reason, TriageResult, Urgency
 
 CLAUSE = "|"
 CLAUSE_WORDS = frozenset({"but", "although", "though", "however", "except", "whereas", ".", "!", "?", ";", "\n"})
@@ -171,8 +171,15 @@ def _quote(text: str, start: int, end: int) -> str:
 
 def find_red_flags(text: str) -> list[FreeTextMatch]:
     """Every category of red flag the text likely describes, once each, in the order of CATEGORIES."""
+    return list(_red_flags(text))
+
+
+@lru_cache(maxsize=64)
+def _red_flags(text: str) -> tuple[FreeTextMatch, ...]:
+    """find_red_flags, remembered for the last few texts: a page asks about the same answers several
+    times (which pages apply, which is next, the urgency)."""
     if not text or not text.strip():
-        return []
+        return ()
     folded = _Folded(text)
     matches = []
     for category in CATEGORIES:
@@ -184,7 +191,7 @@ def find_red_flags(text: str) -> list[FreeTextMatch]:
                 start, end = match
                 matches.append(FreeTextMatch(category.code, category.level, start, end, text[start:end], _quote(text, start, end)))
                 break
-    return matches
+    return tuple(matches)
 
 
 def _first_match(folded: _Folded, category: Category, pattern: re.Pattern[str]) -> tuple[int, int] | None:
@@ -255,3 +262,19 @@ def strongest(levels: Sequence[Urgency | None]) -> Urgency:
     """The most urgent of some levels (routine when there are none)."""
     order = (Urgency.EMERGENCY, Urgency.URGENT)
     return next((level for level in order if level in levels), Urgency.ROUTINE)
+
+
+def with_free_text(result: TriageResult, flags: Sequence[AnsweredFlag]) -> TriageResult:
+    """The triage of the ticked answers, with the flags in the patient's words added (flag_level):
+    a flag with a level is a reason for the urgency; a No to an urgent sign is a soft flag."""
+    reasons, soft_flags = list(result.reasons), list(result.soft_flags)
+    levels: list[Urgency | None] = [result.urgency]
+    for flag in flags:
+        if flag.answer is None:
+            continue
+        level = flag_level(flag)
+        said = "yes" if flag.answer else "no"
+        reason = Reason(f"words_{flag.category}", f"{category(flag.category).reason} (asked directly, they answered {said})")
+        (reasons if level else soft_flags).append(reason)
+        levels.append(level)
+    return TriageResult(urgency=strongest(levels), reasons=tuple(reasons), soft_flags=tuple(soft_flags))
