@@ -189,7 +189,9 @@ def care_card(level: str):
     triage = services.triage_answers(draft.answers, today_in_london())
     if triage.urgency.value != level:
         return redirect(_next_page(draft.answers), code=303)
-    return render_template("journey/care_card.html", level=level, continue_url=_next_page(draft.answers))
+    return render_template(
+        "journey/care_card.html", level=level, continue_url=_next_page(draft.answers), reason_codes=[reason.code for reason in triage.reasons]
+    )
 
 
 @bp.route("/check", methods=["GET", "POST"])
