@@ -160,7 +160,8 @@ def save_answers(
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
         merged.pop(CONSENT, None)  # consent covers the answers as checked: a changed answer needs it again
-        merged[WORDS_SEEN] = words_seen(merged)
+        if seen := words_seen(merged):
+            merged[WORDS_SEEN] = seen
         saved = db.session.execute(SAVE_IF_UNCHANGED, {
             "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
             "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,

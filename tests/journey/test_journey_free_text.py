@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from intake.journey.models import AssessmentRequest, Draft
@@ -184,3 +186,36 @@ def test_the_clinic_email_shows_the_level_always_and_the_reason_only_where_allow
     assert (reason in clinic.text_body, reason in html.unescape(clinic.html_body)) == (reasons, reasons)
     for typed in ("feel myself wee", "since Monday"):
         assert typed not in clinic.text_body + clinic.html_body
+
+
+ANY_VALUE = st.one_of(st.none(), st.sampled_from(["yes", "no", "Yes", "y", "", "on", "1"]), st.text(max_size=50),
+                      st.lists(st.sampled_from(["yes", "no", "maybe"]), max_size=3))
+
+
+def test_anything_posted_to_the_words_page_is_refused_or_stored_as_yes_or_no_never_a_server_error(make_app):
+    unlimited_app = make_app(RATELIMIT_ENABLED=False)
+    patient = Patient(unlimited_app.test_client())
+    to_how_it_feels(patient, "I keep wetting myself and my bum is numb")
+    token = patient.csrf_token("/book/your-words")
+
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(values=st.fixed_dictionaries({}, optional={name: ANY_VALUE for name in ("bladder_change", "saddle_numbness", "chest", "junk")}))
+    def check(values):
+        data = {name: value for name, value in values.items() if value is not None}
+        response = patient.client.post("/book/your-words", data={**data, "csrf_token": token})
+        assert response.status_code in (200, 303), response.status_code
+        if response.status_code == 200:
+            assert "There is a problem" in response.get_data(as_text=True)
+        else:
+            stored = draft_answers(unlimited_app)["your_words"]
+            assert set(stored) == {"bladder_change", "saddle_numbness"} and set(stored.values()) <= {"yes", "no"}
+
+    check()
+
+
+def test_an_emergency_sign_that_is_not_about_the_spine_gets_the_plain_emergency_card(patient):
+    to_how_it_feels(patient, "Crushing pain in my chest since this morning")
+    response = patient.answer("your-words", {"chest": "yes"})
+    assert response.headers["Location"].endswith("/book/advice/emergency")
+    card = page(patient, "/book/advice/emergency")
+    assert "Go to A&E now or call 999" in card and "serious problem" in card and "cauda equina" not in card
