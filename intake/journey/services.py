@@ -18,7 +18,7 @@ from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
-from intake.journey.words import WORDS_SEEN, answered_flags, flags_in_words, words_seen
+from intake.journey.words import answered_flags, flags_in_words, with_words_seen, words_ever_flagged
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
@@ -160,8 +160,7 @@ def save_answers(
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
         merged.pop(CONSENT, None)  # consent covers the answers as checked: a changed answer needs it again
-        if seen := words_seen(merged):
-            merged[WORDS_SEEN] = seen
+        merged = with_words_seen(merged)
         saved = db.session.execute(SAVE_IF_UNCHANGED, {
             "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
             "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
@@ -204,11 +203,8 @@ def may_choose_own_time(answers: Answers, today: date) -> bool:
     over, whose words raised no red flag (now or before they changed them). Anything flagged is
     read by a clinician first, who decides what the patient needs."""
     born = answers.get("about_you", {}).get("date_of_birth")
-    if not born or age_on(date.fromisoformat(born), today) < MINIMUM_AGE:
-        return False
-    if answers.get(WORDS_SEEN) or flags_in_words(answers):
-        return False
-    return triage_answers(answers, today).urgency is Urgency.ROUTINE
+    adult = bool(born) and age_on(date.fromisoformat(born), today) >= MINIMUM_AGE
+    return adult and not words_ever_flagged(answers) and triage_answers(answers, today).urgency is Urgency.ROUTINE
 
 
 def purge_expired_drafts(now: datetime) -> int:
@@ -230,13 +226,8 @@ def triage_answers(raw_answers: Answers, today: date) -> TriageResult:
     answers = relevant_answers(raw_answers)
     where = answers.get("where_it_hurts", {})
     born = answers.get("about_you", {}).get("date_of_birth")
-    ticked = assess(
-        _safety_answers(answers),
-        region=where.get("region"),
-        duration=where.get("duration"),
-        onset=where.get("onset"),
-        age=age_on(date.fromisoformat(born), today) if born else None,
-    )
+    age = age_on(date.fromisoformat(born), today) if born else None
+    ticked = assess(_safety_answers(answers), region=where.get("region"), duration=where.get("duration"), onset=where.get("onset"), age=age)
     return with_free_text(ticked, answered_flags(answers))
 
 

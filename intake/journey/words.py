@@ -32,12 +32,18 @@ def answered_flags(answers: Answers) -> list[AnsweredFlag]:
     ]
 
 
-def words_seen(answers: Answers) -> dict[str, dict[str, str]]:
-    """The red flags the draft's words show now, added to those they showed before, by category."""
+def with_words_seen(answers: Answers) -> Answers:
+    """The answers with the red flags their words show now added to those they showed before (by
+    category, under WORDS_SEEN, left out while there are none)."""
     seen = dict(answers.get(WORDS_SEEN) or {})
     for field, match in find_in_fields(_texts(answers)):
         seen.setdefault(match.category, {"field": field, "words": match.words, "quote": match.quote})
-    return seen
+    return {**answers, WORDS_SEEN: seen} if seen else answers
+
+
+def words_ever_flagged(answers: Answers) -> bool:
+    """Whether the patient's words show a red flag now, or did before they changed them."""
+    return bool(answers.get(WORDS_SEEN) or find_in_fields(_texts(answers)))
 
 
 def _answer_given(answers: Answers, code: str, current: bool, asked: dict[str, str]) -> str | None:

@@ -49,7 +49,7 @@ def test_words_that_show_a_red_flag_are_quoted_back_and_asked_about_before_anyth
     assert response.status_code == 303 and response.headers["Location"].endswith("/book/your-words")
     shown = page(patient, "/book/your-words")
     assert "About what you wrote" in shown and "care-card--urgent" in shown
-    assert f"You wrote: “{WEE}”" in shown and BLADDER_QUESTION in shown
+    assert f"You wrote: “{WEE}”." in shown and BLADDER_QUESTION in shown
     assert 'name="bladder_change" type="radio" value="yes"' in shown and 'name="saddle_numbness"' not in shown
     # No way round it: the next pages and the check page send the patient back to the question.
     for path in ("/book/nerve-symptoms", "/book/general-health", "/book/when-and-where", "/book/check"):

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.triage import Urgency
-from intake.triage.free_text import AnsweredFlag, find_in_fields, find_red_flags, flag_level
+from intake.triage import Reason, TriageResult, Urgency
+from intake.triage.free_text import AnsweredFlag, find_in_fields, find_red_flags, flag_level, with_free_text
 from intake.triage.free_text_patterns import CATEGORIES
 
 PHRASES = list(csv.DictReader((Path(__file__).parent / "free_text_phrases.csv").open(encoding="utf-8")))
@@ -160,3 +160,25 @@ def test_a_2000_character_text_is_read_in_well_under_10_ms():
     for _ in range(20):
         find_red_flags(text)
     assert (time.perf_counter() - started) / 20 < 0.010
+
+
+@pytest.mark.parametrize("base", list(Urgency))
+@pytest.mark.parametrize("answer", [True, False, None])
+@pytest.mark.parametrize("category", CATEGORIES, ids=lambda category: category.code)
+def test_the_urgency_with_a_flag_in_the_words_for_every_category_answer_and_ticked_urgency(base, answer, category):
+    ticked = TriageResult(base, (Reason("x", "ticked"),) if base is not Urgency.ROUTINE else (), ())
+    result = with_free_text(ticked, [AnsweredFlag(category.code, answer)])
+    # The oracle, from the rule: yes = the sign's own level; no to an emergency sign = urgent;
+    # no to an urgent sign = a soft flag only; not answered = nothing yet. Never lower than ticked.
+    rank = {Urgency.ROUTINE: 0, Urgency.URGENT: 1, Urgency.EMERGENCY: 2}
+    from_words = category.level if answer else Urgency.URGENT if answer is False and category.level is Urgency.EMERGENCY else Urgency.ROUTINE
+    assert result.urgency is max(base, from_words, key=rank.get)
+    codes = [reason.code for reason in result.reasons]
+    soft = [flag.code for flag in result.soft_flags]
+    word_code = f"words_{category.code}"
+    if answer is None:
+        assert word_code not in codes + soft
+    elif from_words is Urgency.ROUTINE:
+        assert soft == [word_code] and word_code not in codes
+    else:
+        assert codes[-1] == word_code and word_code not in soft
