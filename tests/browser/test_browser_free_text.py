@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.browser import PHONE, answer_all_no, axe_violations, continue_on, describe, fill_about_you, screenshot, start
+from tests.support.browser import PHONE, answer_all_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot, start
 
 WORDS = "I can't feel myself wee properly since Monday"
 
@@ -16,15 +16,7 @@ def to_the_words_page(page, live_server) -> None:
     start(page, live_server)
     fill_about_you(page)
     continue_on(page)
-    page.get_by_label("Knee", exact=True).check()
-    page.get_by_label("Left", exact=True).check()
-    page.get_by_label("2 to 6 weeks").check()
-    page.get_by_label("Gradually, for no clear reason").check()
-    continue_on(page)
-    page.get_by_role("group", name="How bad is your pain right now?").get_by_label("4", exact=True).check()
-    page.get_by_role("group", name="How bad is your pain at its worst?").get_by_label("7", exact=True).check()
-    page.get_by_label("Tell us about your problem (optional)").fill(f"My knee aches. {WORDS}.")
-    continue_on(page)
+    answer_where_and_how(page, description=f"My knee aches. {WORDS}.")
 
 
 def test_the_words_page_quotes_the_patient_passes_axe_and_yes_shows_the_emergency_card(page, live_server):
