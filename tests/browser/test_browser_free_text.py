@@ -37,6 +37,7 @@ def test_the_words_page_quotes_the_patient_passes_axe_and_yes_shows_the_emergenc
     continue_on(page)
     assert page.url.endswith("/book/advice/emergency")
     assert page.get_by_role("heading", name=re.compile("Go to A&E now or call 999")).is_visible()
+    assert (violations := axe_violations(page)) == [], describe(violations)
 
 
 def test_with_the_keyboard_alone_and_javascript_off_no_continues_to_the_urgent_card(browser, live_server):
