@@ -125,9 +125,17 @@ class Patient:
         return self.post(f"/book/{slug}", data, **kwargs)
 
     def answer_all(self, **changes: dict) -> None:
-        """Start and answer every page that applies; `changes` overrides fields per page."""
+        """Start and answer every page that applies; `changes` overrides fields per page.
+
+        The pages that ask about red flags in the patient's words come after the page with the
+        words, when `changes` answers them (your_words={"bladder_change": "no"}, your_note={...})."""
         self.start()
-        for slug, data in valid_answers(**changes).items():
+        words_pages = {slug: changes.pop(key) for key, slug in (("your_words", "your-words"), ("your_note", "your-note")) if key in changes}
+        pages = list(valid_answers(**changes).items())
+        for after, slug in (("how-it-feels", "your-words"), ("when-and-where", "your-note")):
+            if slug in words_pages:
+                pages.insert([name for name, _ in pages].index(after) + 1, (slug, words_pages[slug]))
+        for slug, data in pages:
             response = self.client.get(f"/book/{slug}")
             if response.status_code == 303:
                 continue  # this page does not apply to these answers

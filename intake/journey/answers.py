@@ -46,9 +46,9 @@ def _readable(field, value: Any) -> str:
     return value or "Not given"
 
 
-def _labels_form(step: Step, config: Mapping[str, Any]):
+def _labels_form(step: Step, config: Mapping[str, Any], answers: Answers):
     """A blank form of the page, for its questions' labels and choices."""
-    return step.build_form(config, meta={"csrf": False}, formdata=None)
+    return step.build_form(config, answers, meta={"csrf": False}, formdata=None)
 
 
 def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[SummarySection]:
@@ -56,7 +56,7 @@ def summary_sections(answers: Answers, config: Mapping[str, Any]) -> list[Summar
     sections = []
     for step in applicable_steps(answers):
         stored = answers[answer_key(step)]
-        form = _labels_form(step, config)
+        form = _labels_form(step, config, answers)
         change_url = url_for("journey.question", slug=step.slug, change=1)
         rows = [
             SummaryRow(str(field.label.text), _readable(field, stored.get(field.name)), f"{change_url}#{field.id}")

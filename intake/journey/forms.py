@@ -27,6 +27,8 @@ from intake.platform.forms import (
 )
 from intake.platform.timeutil import age_on, today_in_london
 from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
+from intake.triage.free_text import FreeTextMatch
+from intake.triage.free_text_patterns import CATEGORIES
 
 MINIMUM_AGE = 16
 OLDEST_PLAUSIBLE_AGE = 120
@@ -252,6 +254,29 @@ def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...]) -> type[Step
 
 NerveSymptomsForm = _safety_form("NerveSymptomsForm", EMERGENCY_QUESTIONS)
 GeneralHealthForm = _safety_form("GeneralHealthForm", URGENT_QUESTIONS)
+
+
+class _YourWordsQuestions(StepForm):
+    """A yes/no question for each kind of red flag a patient's words can show (the page keeps
+    only those their words show now: YourWordsForm)."""
+
+
+for _category in CATEGORIES:
+    setattr(_YourWordsQuestions, _category.code, ChoiceField(
+        _category.question, choices=YES_NO, message=f"Select yes or no: {_category.question}", description=_category.hint,
+    ))
+
+
+class YourWordsForm(_YourWordsQuestions):
+    """Asks directly about what the patient wrote, one question for each red flag their words
+    may show, quoting the words back (`quotes`, by question code)."""
+
+    def __init__(self, *args, matches: list[tuple[str, FreeTextMatch]] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.quotes = {match.category: match.quote for _, match in matches}
+        for category in CATEGORIES:
+            if category.code not in self.quotes:
+                del self[category.code]
 
 
 class WhenWhereForm(StepForm):

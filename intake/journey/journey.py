@@ -8,6 +8,7 @@ from typing import Any
 
 from intake.journey import forms
 from intake.triage import nerve_questions_apply
+from intake.triage.free_text import FreeTextMatch, find_in_fields
 
 Answers = dict[str, dict[str, Any]]
 
@@ -26,7 +27,8 @@ def _nerve_questions_needed(answers: Answers) -> bool:
     where = answers.get("where_it_hurts", {})
     feels = answers.get("how_it_feels", {})
     said_yes = "yes" in answers.get("nerve_symptoms", {}).values()
-    return said_yes or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
+    wrote_of_nerves = any(match.category in NERVE_CATEGORIES for _, match in words_to_check(answers, "your_words"))
+    return said_yes or wrote_of_nerves or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
 
 
 def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,10 +36,17 @@ def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _nothing_from_answers(answers: Answers) -> dict[str, Any]:
+    """Most forms need nothing from the answers."""
+    return {}
+
+
 @dataclass(frozen=True)
 class Step:
     """One question page: its URL slug, heading, form, when it applies, and what its
-    form needs from the configuration."""
+    form needs from the configuration (and, for a page about the patient's own words, from
+    their answers: such a page is complete only when every question it asks now is answered,
+    and is never served from the page cache)."""
 
     slug: str
     title: str
@@ -45,19 +54,70 @@ class Step:
     form: type[forms.StepForm]
     applies: Callable[[Answers], bool] = _always
     options: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_options
+    complete: Callable[[Answers], bool] | None = None
+    from_answers: Callable[[Answers], dict[str, Any]] = _nothing_from_answers
 
-    def build_form(self, config: Mapping[str, Any], **kwargs) -> forms.StepForm:
-        """Make this page's form with the settings it needs."""
-        return self.form(**kwargs, **self.options(config))
+    def build_form(self, config: Mapping[str, Any], answers: Answers | None = None, **kwargs) -> forms.StepForm:
+        """Make this page's form with the settings (and answers) it needs."""
+        return self.form(**kwargs, **self.options(config), **self.from_answers(answers or {}))
+
+    @property
+    def same_for_everyone(self) -> bool:
+        """Whether the unanswered page is the same for everyone (so it may be cached)."""
+        return self.complete is None
+
+    def answered(self, answers: Answers) -> bool:
+        """Whether the patient has answered this page (as it stands now)."""
+        return self.complete(answers) if self.complete else answer_key(self) in answers
+
+
+# The pages whose free text is read for red flags, and the fields read on each: the words page
+# after each one asks about what was found (intake.triage.free_text).
+WORDS_SOURCES = {"your_words": ("how_it_feels", ("description", "goals")), "your_note": ("when_and_where", ("note",))}
+NERVE_CATEGORIES = frozenset({"saddle_numbness", "bladder_change", "bowel_change", "sexual_change", "leg_weakness"})
+
+
+def words_to_check(answers: Answers, key: str) -> list[tuple[str, FreeTextMatch]]:
+    """The red flags in the text of the page a words page follows, as (field, match), each
+    category once: leaving out those an earlier words page asks about, and safety questions the
+    patient has already answered yes to (nothing more to ask)."""
+    source, fields = WORDS_SOURCES[key]
+    stored = answers.get(source, {})
+    asked = {code for page in ("nerve_symptoms", "general_health") for code, said in answers.get(page, {}).items() if said == "yes"}
+    for earlier, (earlier_source, earlier_fields) in WORDS_SOURCES.items():
+        if earlier == key:
+            break
+        texts = answers.get(earlier_source, {})
+        asked.update(match.category for _, match in find_in_fields({name: texts.get(name) or "" for name in earlier_fields}))
+    return find_in_fields({name: stored.get(name) or "" for name in fields}, skip=asked)
+
+
+def _words_step(slug: str, section: str) -> Step:
+    """The page that asks directly about the red flags in what the patient wrote on the page before."""
+    key = slug.replace("-", "_")
+
+    def applies(answers: Answers) -> bool:
+        return bool(words_to_check(answers, key))
+
+    def complete(answers: Answers) -> bool:
+        given = answers.get(key)
+        return given is not None and all(match.category in given for _, match in words_to_check(answers, key))
+
+    def matches(answers: Answers) -> dict[str, Any]:
+        return {"matches": words_to_check(answers, key)}
+
+    return Step(slug, "About what you wrote", section, forms.YourWordsForm, applies, complete=complete, from_answers=matches)
 
 
 STEPS: tuple[Step, ...] = (
     Step("about-you", "About you", "About you", forms.AboutYouForm, options=lambda config: {"clinic_phone": config["CLINIC_PHONE"]}),
     Step("where-it-hurts", "Where it hurts", "Your symptoms", forms.WhereItHurtsForm),
     Step("how-it-feels", "How it feels", "Your symptoms", forms.HowItFeelsForm),
+    _words_step("your-words", "Your symptoms"),
     Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
     Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
     Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm, options=lambda config: {"sites": config["CLINIC_SITES"]}),
+    _words_step("your-note", "When and where"),
 )
 STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 
@@ -75,7 +135,7 @@ def applicable_steps(answers: Answers) -> list[Step]:
 def first_unanswered_step(answers: Answers) -> Step | None:
     """The first page still to answer, or None when every page that applies is done."""
     for step in applicable_steps(answers):
-        if answer_key(step) not in answers:
+        if not step.answered(answers):
             return step
     return None
 

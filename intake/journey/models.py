@@ -97,6 +97,9 @@ class AssessmentRequest(db.Model):
     urgency_rank: Mapped[int] = mapped_column(default=2)  # 0 emergency, 1 urgent, 2 routine: sorts flagged first
     urgency_reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     soft_flags: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # The red flags the patient's own words showed (journey/words.py: flags_in_words), with their
+    # answer when asked directly; kept even when they took the words out before sending.
+    free_text_flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
 
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))

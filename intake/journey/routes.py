@@ -76,13 +76,13 @@ def _next_page(answers) -> str:
 
 def _form_for(step: Step, draft: LiveDraft | None, formdata=None) -> StepForm:
     """Build a page's form from the posted data, or from the answers already saved."""
-    config = current_app.config
+    config, answers = current_app.config, (draft.answers if draft else {})
     if formdata is not None:
-        return step.build_form(config, formdata=formdata)
-    saved = draft.answers.get(answer_key(step)) if draft else None
+        return step.build_form(config, answers, formdata=formdata)
+    saved = answers.get(answer_key(step))
     if saved is None:
-        return step.build_form(config)
-    return step.build_form(config, data=step.form.data_from_answers(saved))
+        return step.build_form(config, answers)
+    return step.build_form(config, answers, data=step.form.data_from_answers(saved))
 
 
 def _back_url(step: Step, answers) -> str:
@@ -152,7 +152,7 @@ def question(slug: str):
     if detour is not None:
         return detour
 
-    if request.method == "GET" and answer_key(step) not in draft.answers and not request.query_string:
+    if request.method == "GET" and step.same_for_everyone and answer_key(step) not in draft.answers and not request.query_string:
         return _unanswered_step(step, draft)
     form = _form_for(step, draft, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST" and form.validate():
@@ -189,7 +189,9 @@ def care_card(level: str):
     triage = services.triage_answers(draft.answers, today_in_london())
     if triage.urgency.value != level:
         return redirect(_next_page(draft.answers), code=303)
-    return render_template("journey/care_card.html", level=level, continue_url=_next_page(draft.answers))
+    return render_template(
+        "journey/care_card.html", level=level, continue_url=_next_page(draft.answers), reason_codes=[reason.code for reason in triage.reasons]
+    )
 
 
 @bp.route("/check", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
+from intake.journey.words import answered_flags, flags_in_words, with_words_seen, words_ever_flagged
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
@@ -27,6 +28,7 @@ from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
 from intake.triage import TriageResult, Urgency, assess
+from intake.triage.free_text import with_free_text
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -158,6 +160,7 @@ def save_answers(
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
         merged.pop(CONSENT, None)  # consent covers the answers as checked: a changed answer needs it again
+        merged = with_words_seen(merged)
         saved = db.session.execute(SAVE_IF_UNCHANGED, {
             "draft_id": draft.id, "seen_at": draft.updated_at, "now": now,
             "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
@@ -197,11 +200,11 @@ def consent_of(draft: LiveDraft) -> dict[str, Any] | None:
 
 def may_choose_own_time(answers: Answers, today: date) -> bool:
     """Whether the patient may pick their own time: only for a routine request from someone 16 or
-    over. Anything flagged is read by a clinician first, who decides what the patient needs."""
+    over, whose words raised no red flag (now or before they changed them). Anything flagged is
+    read by a clinician first, who decides what the patient needs."""
     born = answers.get("about_you", {}).get("date_of_birth")
-    if not born or age_on(date.fromisoformat(born), today) < MINIMUM_AGE:
-        return False
-    return triage_answers(answers, today).urgency is Urgency.ROUTINE
+    adult = bool(born) and age_on(date.fromisoformat(born), today) >= MINIMUM_AGE
+    return adult and not words_ever_flagged(answers) and triage_answers(answers, today).urgency is Urgency.ROUTINE
 
 
 def purge_expired_drafts(now: datetime) -> int:
@@ -219,17 +222,13 @@ def _safety_answers(answers: Answers) -> dict[str, bool]:
 
 
 def triage_answers(raw_answers: Answers, today: date) -> TriageResult:
-    """Work out the urgency of the answers given so far."""
+    """Work out the urgency of the answers given so far, the red flags in the patient's words included."""
     answers = relevant_answers(raw_answers)
     where = answers.get("where_it_hurts", {})
     born = answers.get("about_you", {}).get("date_of_birth")
-    return assess(
-        _safety_answers(answers),
-        region=where.get("region"),
-        duration=where.get("duration"),
-        onset=where.get("onset"),
-        age=age_on(date.fromisoformat(born), today) if born else None,
-    )
+    age = age_on(date.fromisoformat(born), today) if born else None
+    ticked = assess(_safety_answers(answers), region=where.get("region"), duration=where.get("duration"), onset=where.get("onset"), age=age)
+    return with_free_text(ticked, answered_flags(answers))
 
 
 def find_request_by_submission_key(key: str) -> AssessmentRequest | None:
@@ -256,6 +255,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         urgency_rank=2 - URGENCY_RANK[triage.urgency],
         urgency_reasons=[{"code": reason.code, "text": reason.text} for reason in triage.reasons],
         soft_flags=[{"code": flag.code, "text": flag.text} for flag in triage.soft_flags],
+        free_text_flags=flags_in_words(draft.answers),
         first_name=about["first_name"],
         last_name=about["last_name"],
         date_of_birth=date.fromisoformat(about["date_of_birth"]),

@@ -86,11 +86,12 @@ class RequestDetails:
     earliest_date: date | None
     availability_note: str
     created_at: datetime
+    free_text_flags: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, stored: Any) -> RequestDetails:
         """Copy the fields the emails use from any object that has them (a stored request)."""
-        return cls(**{field.name: getattr(stored, field.name) for field in fields(cls)})
+        return cls(**{name.name: getattr(stored, name.name) for name in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,31 @@ def symptom_summary(request: RequestDetails) -> str:
         f"{vocabulary.label_for(vocabulary.DURATIONS, request.duration).lower()}, "
         f"pain {request.pain_now}/10 now and {request.pain_worst}/10 at worst"
     )
+
+
+@dataclass(frozen=True)
+class WordsFlag:
+    """What the clinic's email says of the red flags in the patient's own words: always the
+    highest level, and the reasons (our words, never theirs) only where the settings allow."""
+
+    level: str
+    reasons: tuple[str, ...]
+
+
+ANSWERED = {"yes": "they answered yes when asked directly", "no": "they answered no when asked directly", None: "not asked again"}
+
+
+def words_flag(request: RequestDetails, settings: MailSettings) -> WordsFlag | None:
+    """The email's line about the red flags in the patient's words, if their words showed any."""
+    flags = request.free_text_flags
+    if not flags:
+        return None
+    level = "emergency" if any(flag["level"] == "emergency" for flag in flags) else "urgent"
+    reasons = tuple(
+        f"{flag['reason']} ({ANSWERED[flag['answer']]}{'' if flag['current'] else '; the words were taken out before sending'})"
+        for flag in flags
+    ) if settings.include_urgency_reasons else ()
+    return WordsFlag(level, reasons)
 
 
 OUTBOX = OutboxMessage.__table__
@@ -241,7 +267,8 @@ def queue_new_request_emails(
             site=site,
             staff_url=f"{settings.public_base_url}/staff/requests/{request.reference}",
             summary=symptom_summary(request) if settings.include_symptom_summary else "",
-            reasons=request.urgency_reasons if settings.include_urgency_reasons else [],
+            reasons=[reason for reason in request.urgency_reasons if not reason["code"].startswith("words_")] if settings.include_urgency_reasons else [],
+            words=words_flag(request, settings),
             appointment=appointment,
             starts=appointment.starts_at.astimezone(LONDON) if appointment else None,
         ),

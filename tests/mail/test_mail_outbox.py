@@ -125,10 +125,10 @@ def test_flagged_requests_are_marked_in_the_subject_and_body(mail_app, smtp_serv
 
 SADDLE_REASON = "Numbness or pins and needles in the saddle area"
 FOOTERS = {
-    (False, False): "This email includes only the urgency level; the reasons for it and the patient's health answers are not included.",
-    (True, False): "This email includes the urgency level and the reasons for it; the rest of the patient's health answers are not included.",
-    (False, True): "This email includes the urgency level and a one-line summary of the problem; the reasons for the urgency level and the rest of the patient's health answers are not included.",
-    (True, True): "This email includes the urgency level, the reasons for it and a one-line summary of the problem; the rest of the patient's health answers are not included.",
+    (False, False): "This email includes only the urgency level (and, when the patient's own words raised a red flag, its level); the reasons for it and the patient's health answers are not included.",
+    (True, False): "This email includes the urgency level and the reasons for it (and, when the patient's own words raised a red flag, its level and reason, not their words); the rest of the patient's health answers are not included.",
+    (False, True): "This email includes the urgency level and a one-line summary of the problem (and, when the patient's own words raised a red flag, its level only); the reasons for the urgency level and the rest of the patient's health answers are not included.",
+    (True, True): "This email includes the urgency level, the reasons for it and a one-line summary of the problem (and, when the patient's own words raised a red flag, its level and reason, not their words); the rest of the patient's health answers are not included.",
 }
 
 

@@ -77,7 +77,8 @@ PAGE_FIELDS = {
         "note": free_text(500),
     },
 }
-assert list(PAGE_FIELDS) == [step.slug for step in STEPS], "every question page is fuzzed"
+# The pages that ask about red flags in the patient's words are fuzzed in tests/journey/test_journey_free_text.py.
+assert list(PAGE_FIELDS) == [step.slug for step in STEPS if step.same_for_everyone], "every question page is fuzzed"
 
 
 def expected_answers(slug: str, posted: dict) -> dict:
@@ -142,7 +143,8 @@ def patient_on(app, slug: str) -> Patient:
     answers = valid_answers()
     answers["where-it-hurts"]["region"] = "lower_back"
     for step in STEPS[: [step.slug for step in STEPS].index(slug)]:
-        assert patient.answer(step.slug, answers[step.slug]).status_code == 303
+        if step.slug in answers:
+            assert patient.answer(step.slug, answers[step.slug]).status_code == 303
     return patient
 
 

@@ -208,7 +208,7 @@ def fill_about_you(page, first_name: str = "Ada") -> None:
     page.get_by_label("Postcode (optional)").fill("N1 9GU")
 
 
-def answer_where_and_how(page, region: str = "Knee") -> None:
+def answer_where_and_how(page, region: str = "Knee", description: str = "Aches after running.") -> None:
     page.get_by_label(region, exact=True).check()
     page.get_by_label("Left", exact=True).check()
     page.get_by_label("2 to 6 weeks").check()
@@ -217,7 +217,7 @@ def answer_where_and_how(page, region: str = "Knee") -> None:
     page.get_by_role("group", name="How bad is your pain right now?").get_by_label("4", exact=True).check()
     page.get_by_role("group", name="How bad is your pain at its worst?").get_by_label("7", exact=True).check()
     page.get_by_label("Stiffness").check()
-    page.get_by_label("Tell us about your problem (optional)").fill("Aches after running.")
+    page.get_by_label("Tell us about your problem (optional)").fill(description)
     continue_on(page)
 
 
