@@ -64,6 +64,9 @@ def anonymise(stored: AssessmentRequest, now: datetime, because: str) -> Anonymi
     for column in EMPTY_MAPPINGS_WHEN_ERASED:
         setattr(stored, column, {})
     stored.marketing_opt_in = False
+    # The red flags found in the patient's own words quote those words. (The database's check on an
+    # erased request, migration 0015, predates this column, so the rule is kept here.)
+    stored.free_text_flags = []
     stored.erased_at, stored.erased_because, stored.updated_at = now, because, now
     # The one change the database lets anyone make to a note (migration 0015): its body emptied.
     notes = db.session.execute(update(NOTES).where(NOTES.c.request_id == stored.id, NOTES.c.body != "").values(body="")).rowcount

@@ -338,3 +338,15 @@ def test_erasing_empties_the_reasons_given_for_cancelling_and_a_missed_appointme
         reasons = db.session.execute(select(Appointment.cancel_reason)).scalars().all()
         erased = db.session.execute(select(AssessmentRequest.erased_at).where(AssessmentRequest.reference == reference)).scalar_one()
     assert "My husband John Smith is unwell" not in reasons and erased is not None
+
+
+def test_erasing_takes_the_red_flags_found_in_the_patients_own_words(app, held):
+    """They quote what the patient wrote."""
+    words = new_request(app, first="Ida", email="ida@example.com",
+                        how_it_feels={"description": "I keep wetting myself since the back went"}, your_words={"bladder_change": "no"})
+    with app.app_context():
+        flags = db.session.execute(select(AssessmentRequest.free_text_flags).where(AssessmentRequest.reference == words)).scalar_one()
+    assert flags and "wetting myself" in json.dumps(flags)
+    assert erase(held["admin"], words).status_code == 303
+    with app.app_context():
+        assert db.session.execute(select(AssessmentRequest.free_text_flags).where(AssessmentRequest.reference == words)).scalar_one() == []

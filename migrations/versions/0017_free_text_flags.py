@@ -1,7 +1,7 @@
 """Each request keeps the red flags found in the patient's own words
 
-Revision ID: 0016_free_text_flags
-Revises: 0015_erasure_retention
+Revision ID: 0017_free_text_flags
+Revises: 0016_two_factor
 Create Date: 2026-11-30 07:00:00
 
 Requests stored before hold an empty list: their words were never read for red flags.
@@ -9,8 +9,8 @@ Requests stored before hold an empty list: their words were never read for red f
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016_free_text_flags'
-down_revision = '0015_erasure_retention'
+revision = '0017_free_text_flags'
+down_revision = '0016_two_factor'
 branch_labels = None
 depends_on = None
 
