@@ -1,5 +1,9 @@
 """The outbox worker: claim due messages, send them, and retry failures with backoff until dead.
 
+Emails go through the mail transport, texts through the SMS transport; nothing is claimed
+before its `next_attempt_at`. A text the provider refuses for good (an invalid number) is dead
+at once, with the provider's error kept; a temporary failure waits for its backoff, like email.
+
 Claiming is safe with several workers at once: PostgreSQL uses SELECT ... FOR UPDATE SKIP
 LOCKED, SQLite an atomic conditional UPDATE. A claim older than the lease is taken over,
 so a worker that dies between sending and recording may cause a resend, never a loss.
@@ -17,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
+from intake.mail.sms import PermanentSmsError, SmsError, SmsTransport
 from intake.mail.transport import Transport
 from intake.platform.timeutil import utcnow
 
@@ -112,23 +117,50 @@ def mime_bytes(message: OutboxMessage, sender: str, reply_to: str) -> bytes:
     return mail.as_bytes()
 
 
+def _label(message: OutboxMessage) -> str:
+    return "Text" if message.channel == "sms" else "Email"
+
+
 def _record_failure(message: OutboxMessage, error: BaseException, now: datetime, policy: RetryPolicy, report: DeliveryReport) -> None:
-    message.last_error = f"{type(error).__name__}: {error}"[:ERROR_TEXT_LIMIT]
+    # An SmsError's text is already free of numbers; any other error from a text's send is not
+    # trusted to be, so only its kind is kept.
+    detail = str(error) if message.channel == "email" or isinstance(error, SmsError) else "(message withheld)"
+    message.last_error = f"{type(error).__name__}: {detail}"[:ERROR_TEXT_LIMIT]
     message.claimed_by = None
-    if message.attempts >= policy.max_attempts:
+    if message.attempts >= policy.max_attempts or isinstance(error, PermanentSmsError):
         message.status = "dead"
         report.dead.append(message.id)
-        log.error("Email %s is dead after %d attempts (%s)", message.id, message.attempts, type(error).__name__)
+        log.error("%s %s is dead after %d attempts (%s)", _label(message), message.id, message.attempts, type(error).__name__)
     else:
         message.status = "pending"
         message.next_attempt_at = now + policy.delay_after(message.attempts)
         report.retrying.append(message.id)
-        log.warning("Email %s failed (attempt %d, %s); will retry", message.id, message.attempts, type(error).__name__)
+        log.warning("%s %s failed (attempt %d, %s); will retry", _label(message), message.id, message.attempts, type(error).__name__)
+
+
+def _record_sent(message: OutboxMessage, report: DeliveryReport, provider_id: str | None = None) -> None:
+    message.status, message.sent_at, message.last_error, message.claimed_by = "sent", utcnow(), None, None
+    message.provider_id = provider_id
+    report.sent.append(message.id)
+
+
+def _deliver_texts(texts: list[OutboxMessage], sms_transport: SmsTransport, policy: RetryPolicy, report: DeliveryReport) -> None:
+    """Hand each claimed text to the provider, recording each outcome as it happens."""
+    for message in texts:
+        try:
+            provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+        except Exception as error:  # noqa: BLE001 - any failure is recorded: retried, or dead if permanent
+            _record_failure(message, error, utcnow(), policy, report)
+        else:
+            _record_sent(message, report, provider_id)
+            log.info("Text %s sent", message.id)
+        db.session.commit()
 
 
 def deliver_pending(
     transport: Transport,
     *,
+    sms_transport: SmsTransport,
     sender: str,
     reply_to: str,
     policy: RetryPolicy,
@@ -141,9 +173,10 @@ def deliver_pending(
     every outcome as it happens."""
     report = DeliveryReport()
     claimed = claim_messages(worker_id, due_by or utcnow(), policy, limit, only_ids)
-    if not claimed:
+    _deliver_texts([message for message in claimed if message.channel == "sms"], sms_transport, policy, report)
+    remaining = [message for message in claimed if message.channel == "email"]
+    if not remaining:
         return report
-    remaining = list(claimed)
     try:
         with transport.session() as send:
             while remaining:
@@ -153,8 +186,7 @@ def deliver_pending(
                 except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
                     _record_failure(message, error, utcnow(), policy, report)
                 else:
-                    message.status, message.sent_at, message.last_error, message.claimed_by = "sent", utcnow(), None, None
-                    report.sent.append(message.id)
+                    _record_sent(message, report)
                 db.session.commit()
                 remaining.pop(0)
     except Exception as error:  # noqa: BLE001

@@ -14,6 +14,7 @@ from flask import Flask
 from intake.platform.extensions import db
 from intake.platform.logsafe import redacted_traceback
 from intake.mail.delivery import DeliveryReport, RetryPolicy, deliver_pending
+from intake.mail.sms import sms_transport_from_config
 from intake.mail.transport import transport_from_config
 from intake.platform.timeutil import utcnow
 
@@ -31,6 +32,7 @@ def send_due_messages(config, only_ids=None, limit: int = 50, due_by: datetime |
     """Send one batch of due messages with the app's settings (`config`), in its app context."""
     return deliver_pending(
         transport_from_config(config),
+        sms_transport=sms_transport_from_config(config),
         sender=config["MAIL_DEFAULT_SENDER"],
         reply_to=config["MAIL_REPLY_TO"],
         policy=RetryPolicy.from_config(config),

@@ -1,4 +1,4 @@
-"""What the back office does with the outbox: list the emails that are failing, and retry one.
+"""What the back office does with the outbox: list the emails and texts that are failing, and retry one.
 
 Plain functions; the caller commits.
 """

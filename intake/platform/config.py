@@ -120,6 +120,7 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         **_mail_config(instance_path),
+        **_sms_config(instance_path),
         "STAFF_IDLE_MINUTES": _env_int("STAFF_IDLE_MINUTES", 30),
         "STAFF_PAGE_SIZE": _env_int("STAFF_PAGE_SIZE", 25),
         "STAFF_2FA_REQUIRED": os.environ.get("STAFF_2FA_REQUIRED", "admin").strip().lower() or "admin",
@@ -163,6 +164,22 @@ def check_settings(config: dict[str, object]) -> None:
             f"STAFF_2FA_REQUIRED is {required!r}: set it to one of {', '.join(STAFF_2FA_CHOICES)} "
             "(all: every member of staff signs in with a code; admin: admins must, others may; off: nobody must)."
         )
+
+
+def _sms_config(instance_path: Path) -> dict[str, object]:
+    """Text settings: SMS_PROVIDER is file (texts written to instance/sms/), notify or twilio."""
+    return {
+        "SMS_PROVIDER": os.environ.get("SMS_PROVIDER", "file").strip().lower() or "file",
+        "SMS_FILE_DIR": os.environ.get("SMS_FILE_DIR") or str(instance_path / "sms"),
+        "SMS_TIMEOUT_SECONDS": _env_int("SMS_TIMEOUT_SECONDS", 10),
+        "NOTIFY_API_KEY": os.environ.get("NOTIFY_API_KEY", ""),
+        "NOTIFY_SMS_TEMPLATE_ID": os.environ.get("NOTIFY_SMS_TEMPLATE_ID", ""),
+        "NOTIFY_BASE_URL": os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"),
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_FROM_NUMBER": os.environ.get("TWILIO_FROM_NUMBER", ""),
+        "TWILIO_BASE_URL": os.environ.get("TWILIO_BASE_URL", "https://api.twilio.com"),
+    }
 
 
 def _mail_config(instance_path: Path) -> dict[str, object]:

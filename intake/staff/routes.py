@@ -313,7 +313,7 @@ def audit_log():
 @bp.get("/outbox")
 @roles("reception", "admin")
 def outbox():
-    """Emails that failed or gave up, with their last error and a retry button."""
+    """Emails and texts that failed or gave up, with their last error and a retry button (never a text's body)."""
     return render_template("staff/outbox.html", messages=failing_messages(), london=LONDON)
 
 
