@@ -29,14 +29,14 @@ def purge_drafts() -> None:
     click.echo(f"Purged {removed} expired draft(s).")
 
 
-outbox_cli = AppGroup("outbox", help="Deliver the emails waiting in the outbox.")
+outbox_cli = AppGroup("outbox", help="Deliver the emails and texts waiting in the outbox.")
 
 
 @outbox_cli.command("send")
 @click.option("--loop", is_flag=True, help="Keep running, checking for due emails every OUTBOX_POLL_SECONDS.")
 @click.option("--max-passes", type=int, default=0, hidden=True, help="Stop after this many passes (for tests).")
 def send_outbox(loop: bool, max_passes: int) -> None:
-    """Send every email that is due (once, for cron; or as a long-running worker with --loop)."""
+    """Send every email and text that is due (once, for cron; or as a long-running worker with --loop)."""
     stop = threading.Event()
     if loop:
         for signal_number in (signal.SIGTERM, signal.SIGINT):

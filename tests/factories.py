@@ -21,6 +21,7 @@ from intake.appointments.slots import slot_value
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
+from intake.mail.texts import queue_text
 from intake.platform.extensions import db
 from intake.platform.timeutil import today_in_london, utcnow
 from intake.staff import accounts as staff_accounts, services as staff_services, two_factor
@@ -342,7 +343,7 @@ def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: in
 
 
 def outbox(app) -> list[OutboxMessage]:
-    """Every queued email, oldest first."""
+    """Every queued email and text, oldest first."""
     with app.app_context():
         return list(db.session.execute(db.select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
 
@@ -362,6 +363,25 @@ def give_up_on_an_email(app, reference: str | None = None, recipient: str | None
             message.recipient = recipient
         db.session.commit()
         return message.id
+
+
+MOBILE = "+447400123456"
+TEXT_BODY = "Zyxtext: your physio appointment is tomorrow at 9:30. Reply STOP to stop."
+
+
+def queue_a_text(app, number: str = MOBILE, body: str = TEXT_BODY, *, not_before: datetime | None = None,
+                 kind: str = "test_text", key: str | None = None) -> int:
+    """Queue one text in the outbox (due now unless told), committed; return its id."""
+    with app.app_context():
+        message_id = queue_text(number, body, kind, None, not_before or utcnow(), key=key)
+        db.session.commit()
+        return message_id
+
+
+def outbox_message(app, message_id: int) -> OutboxMessage:
+    """One outbox message as it is now in the database."""
+    with app.app_context():
+        return db.session.get(OutboxMessage, message_id)
 
 
 ROW_LINK = re.compile(r'href="/staff/requests/([A-Z2-9]{8})"')

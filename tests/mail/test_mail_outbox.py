@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -23,6 +22,7 @@ from intake.staff.services import find_request
 from intake.mail.outbox import send_due_messages, wait_for_background_sends
 from intake.platform.timeutil import utcnow
 from tests.support.mail_server import SMTPServer, SilentServer, free_port
+from tests.support.workers import race_outbox_workers
 
 FREE_TEXT_MARKER = "ZZMARKER-disc-bulge-story"
 GOALS_MARKER = "ZZMARKER-marathon-goal"
@@ -294,26 +294,7 @@ def test_two_workers_at_once_deliver_each_message_exactly_once(make_app, smtp_se
             for number in range(total)
         ])
         db.session.commit()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                while send_due_messages(app.config, limit=5).handled:
-                    pass
-            except BaseException as error:  # noqa: BLE001 - reported below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert race_outbox_workers(app, workers=2, limit=5) == []
     ids = smtp_server.inbox.message_ids()
     assert len(ids) == total and len(set(ids)) == total
     assert {message.status for message in outbox(app)} == {"sent"}

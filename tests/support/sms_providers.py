@@ -32,12 +32,16 @@ TWILIO_FROM_NUMBER = "+447700900001"
 
 @dataclass(frozen=True)
 class Answer:
+    """What the API answers one request with: an HTTP status and a JSON body."""
+
     status: int
     body: dict
 
 
 @dataclass(frozen=True)
 class Received:
+    """One request the API accepted: its path and its fields (JSON or form)."""
+
     path: str
     fields: dict
 
