@@ -378,6 +378,16 @@ def queue_a_text(app, number: str = MOBILE, body: str = TEXT_BODY, *, not_before
         return message_id
 
 
+def give_up_on_a_text(app, error: str = "PermanentSmsError: 400 code 21211: invalid 'To' number") -> int:
+    """Queue a text and mark it dead after one attempt, as when the provider refuses the number; return its id."""
+    message_id = queue_a_text(app)
+    with app.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        message.status, message.attempts, message.last_error = "dead", 1, error
+        db.session.commit()
+    return message_id
+
+
 def outbox_message(app, message_id: int) -> OutboxMessage:
     """One outbox message as it is now in the database."""
     with app.app_context():

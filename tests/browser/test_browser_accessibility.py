@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from intake.appointments.slots import Slot, parse_slot_value, slot_value
-from tests.factories import STAFF_PASSWORD
+from tests.factories import STAFF_PASSWORD, give_up_on_a_text, give_up_on_an_email
 from tests.support.browser import (
     STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot,
 )
@@ -178,7 +178,10 @@ def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server
     press("link", reference)
     assert page.get_by_role("heading", name="Flags for a clinician").is_visible()
     check("staff-request-flagged")
+    give_up_on_an_email(live_server.app)
+    give_up_on_a_text(live_server.app)
     page.goto(live_server + "/staff/outbox")
+    assert page.get_by_role("cell", name="Text", exact=True).first.is_visible()
     check("staff-outbox")
 
     size = VIEWPORTS[page.viewport_name]

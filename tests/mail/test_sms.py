@@ -144,6 +144,26 @@ def test_a_provider_that_is_down_means_the_text_waits(make_app, provider):
     assert outbox_message(app, message_id).status == "sent"
 
 
+WRONG_CREDENTIALS = {
+    "notify": {"NOTIFY_API_KEY": NOTIFY_API_KEY[:-36] + "00000000-0000-4000-8000-000000000000"},
+    "twilio": {"TWILIO_AUTH_TOKEN": "not-the-token"},
+}
+
+
+def test_a_wrong_key_is_retried_until_the_clinic_fixes_it_not_given_up_at_once(make_app, provider):
+    name, server = provider
+    app = app_for(make_app, name, server.base_url)
+    app.config.update(WRONG_CREDENTIALS[name])
+    message_id = queue_a_text(app)
+    send_everything(app)
+    waiting = outbox_message(app, message_id)
+    assert (waiting.status, waiting.attempts) == ("pending", 1) and waiting.last_error.startswith(f"TemporarySmsError: {401 if name == 'twilio' else 403}")
+    assert len(server.refused) == 1 and server.received == []
+    app.config.update(PROVIDERS[name][1](server.base_url))
+    send_everything(app)
+    assert outbox_message(app, message_id).status == "sent"
+
+
 def test_a_text_that_keeps_failing_ends_dead_after_the_last_attempt(make_app, provider):
     name, server = provider
     server.answers.extend([TRY_AGAIN_LATER[name]["outage"]] * 3)

@@ -14,7 +14,7 @@ from intake.mail.outbox import send_due_messages
 from intake.mail.texts import EmailInstead, TextRefused, can_take_texts, queue_text, queue_text_or_email
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
-from tests.factories import MOBILE, TEXT_BODY, outbox, outbox_message, queue_a_text
+from tests.factories import MOBILE, TEXT_BODY, give_up_on_a_text, outbox, outbox_message, queue_a_text
 from tests.support.sms_providers import TwilioServer, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER
 from tests.support.workers import race_outbox_workers
 
@@ -130,11 +130,7 @@ def test_two_workers_at_once_send_each_text_exactly_once(make_app):
 
 
 def test_the_problems_page_shows_a_failed_text_without_its_body(app, staff_client):
-    message_id = queue_a_text(app)
-    with app.app_context():
-        message = db.session.get(OutboxMessage, message_id)
-        message.status, message.attempts, message.last_error = "dead", 1, "PermanentSmsError: 400 code 21211: invalid 'To' number"
-        db.session.commit()
+    message_id = give_up_on_a_text(app)
     page = staff_client("reception").client.get("/staff/outbox").get_data(as_text=True)
     [row] = re.findall(r"<tr>\s*<td>Text message</td>.*?</tr>", page, re.DOTALL)
     cells = re.findall(r"<td>([^<]*)</td>", row)

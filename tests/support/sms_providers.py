@@ -1,7 +1,8 @@
 """Local HTTP servers on 127.0.0.1 that answer as GOV.UK Notify's and Twilio's SMS APIs do.
 
 Each checks the request as the real API would (Notify: a JWT signed with the key's secret and
-issued by the service; Twilio: basic auth with the account's SID and token), keeps what it was
+issued by the service, else 403 AuthError; Twilio: basic auth with the account's SID and token,
+else 401 code 20003), keeps what it was
 sent, and gives the next scripted answer, or success. The answers are the providers' documented
 ones: Notify's POST /v2/notifications/sms (201, 400 ValidationError, 429 RateLimitError or
 TooManyRequestsError, 500) and Twilio's POST /2010-04-01/Accounts/{sid}/Messages.json (201 with
@@ -104,7 +105,8 @@ class ProviderServer:
         if problem:
             with self.lock:
                 self.refused.append(problem)
-            return problem_answer(problem)
+            refusal = self.refusal(problem)
+            return refusal.status, refusal.body
         fields = self.fields(headers, raw)
         with self.lock:
             self.received.append(Received(path, fields))
@@ -123,13 +125,11 @@ class ProviderServer:
     def fields(self, headers, raw: bytes) -> dict:
         raise NotImplementedError
 
-    def success(self, fields: dict) -> dict:
+    def refusal(self, problem: str) -> Answer:
         raise NotImplementedError
 
-
-def problem_answer(problem: str) -> tuple[int, dict]:
-    status = 404 if problem.startswith("no such") else 403
-    return status, {"status_code": status, "errors": [{"error": "AuthError", "message": problem}]}
+    def success(self, fields: dict) -> dict:
+        raise NotImplementedError
 
 
 class NotifyServer(ProviderServer):
@@ -147,6 +147,9 @@ class NotifyServer(ProviderServer):
 
     def fields(self, headers, raw: bytes) -> dict:
         return json.loads(raw)
+
+    def refusal(self, problem: str) -> Answer:
+        return notify_error(404, "ResourceNotFound", problem) if problem.startswith("no such") else notify_error(403, "AuthError", problem)
 
     def success(self, fields: dict) -> dict:
         notification_id = str(uuid.uuid4())
@@ -175,6 +178,9 @@ class TwilioServer(ProviderServer):
 
     def fields(self, headers, raw: bytes) -> dict:
         return {name: values[0] for name, values in parse_qs(raw.decode()).items()}
+
+    def refusal(self, problem: str) -> Answer:
+        return twilio_error(404, 20404, "The requested resource was not found") if problem.startswith("no such") else twilio_error(401, 20003, problem)
 
     def success(self, fields: dict) -> dict:
         sid = "SM" + uuid.uuid4().hex
