@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
-from intake.mail.sms import PermanentSmsError, SmsError, SmsTransport
+from intake.mail.sms import PermanentSmsError, ProviderUnreachable, SmsError, SmsTransport
 from intake.mail.transport import Transport
 from intake.platform.timeutil import utcnow
 
@@ -127,7 +127,11 @@ def _record_failure(message: OutboxMessage, error: BaseException, now: datetime,
     detail = str(error) if message.channel == "email" or isinstance(error, SmsError) else "(message withheld)"
     message.last_error = f"{type(error).__name__}: {detail}"[:ERROR_TEXT_LIMIT]
     message.claimed_by = None
-    if message.attempts >= policy.max_attempts or isinstance(error, PermanentSmsError):
+    if isinstance(error, PermanentSmsError):
+        message.status = "dead"
+        report.dead.append(message.id)
+        log.error("Text %s is dead: the provider refused it for good (%s)", message.id, type(error).__name__)
+    elif message.attempts >= policy.max_attempts:
         message.status = "dead"
         report.dead.append(message.id)
         log.error("%s %s is dead after %d attempts (%s)", _label(message), message.id, message.attempts, type(error).__name__)
@@ -145,10 +149,17 @@ def _record_sent(message: OutboxMessage, report: DeliveryReport, provider_id: st
 
 
 def _deliver_texts(texts: list[OutboxMessage], sms_transport: SmsTransport, policy: RetryPolicy, report: DeliveryReport) -> None:
-    """Hand each claimed text to the provider, recording each outcome as it happens."""
-    for message in texts:
+    """Hand each claimed text to the provider, recording each outcome as it happens. When the
+    provider does not answer at all, the texts not yet tried wait too (as emails do when the
+    mail server is down), so a hung provider cannot hold a batch past its lease."""
+    for position, message in enumerate(texts):
         try:
             provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+        except ProviderUnreachable as error:
+            for waiting in texts[position:]:
+                _record_failure(waiting, error, utcnow(), policy, report)
+            db.session.commit()
+            return
         except Exception as error:  # noqa: BLE001 - any failure is recorded: retried, or dead if permanent
             _record_failure(message, error, utcnow(), policy, report)
         else:

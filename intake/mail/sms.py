@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import requests
@@ -53,6 +54,10 @@ class PermanentSmsError(SmsError):
 
 class TemporarySmsError(SmsError):
     """The provider could not take the text now: try again later."""
+
+
+class ProviderUnreachable(TemporarySmsError):
+    """No answer from the provider (refused connection, timeout): the texts after this one wait too."""
 
 
 class SmsConfigurationError(RuntimeError):
@@ -97,14 +102,20 @@ class NotifySmsTransport:
     base_url: str
     timeout: float
 
+    @cached_property
+    def client(self) -> NotificationsAPIClient:
+        """One client (and connection) for the transport's batch; like Notify's, never shared across threads."""
+        return NotificationsAPIClient(self.api_key, base_url=self.base_url, timeout=self.timeout)
+
     def send(self, number: str, body: str, reference: str) -> str:
-        client = NotificationsAPIClient(self.api_key, base_url=self.base_url, timeout=self.timeout)
         try:
-            answer = client.send_sms_notification(
+            answer = self.client.send_sms_notification(
                 phone_number=number, template_id=self.template_id,
                 personalisation={NOTIFY_BODY_PLACEHOLDER: body}, reference=reference,
             )
         except APIError as error:
+            if error.response is None:  # the client's word for no answer at all
+                raise ProviderUnreachable("no answer from GOV.UK Notify") from None
             raise _failure(error.status_code, _notify_errors(error)) from None
         return str(answer["id"])
 
@@ -130,18 +141,23 @@ class TwilioSmsTransport:
     base_url: str
     timeout: float
 
-    def send(self, number: str, body: str, reference: str) -> str:
+    @cached_property
+    def client(self) -> TwilioClient:
+        """One client (and connection) for the transport's batch, never shared across threads."""
         client = TwilioClient(self.account_sid, self.auth_token, http_client=TwilioHttpClient(timeout=self.timeout))
-        client.api.base_url = self.base_url  # the Api domain's address (another host in tests)
+        client.api.base_url = self.base_url  # the Api domain's public address attribute: another host in tests
+        return client
+
+    def send(self, number: str, body: str, reference: str) -> str:
         try:
-            message = client.messages.create(to=number, from_=self.from_number, body=body)
+            message = self.client.messages.create(to=number, from_=self.from_number, body=body)
         except TwilioException as error:
             status = getattr(error, "status", 0) or 0
             code = getattr(error, "code", None)
             detail = getattr(error, "msg", None) or getattr(error, "detail", None) or type(error).__name__
             raise _failure(status, f"code {code}: {detail}") from None
         except requests.RequestException as error:
-            raise TemporarySmsError(f"no answer from Twilio ({type(error).__name__})") from None
+            raise ProviderUnreachable(f"no answer from Twilio ({type(error).__name__})") from None
         return str(message.sid)
 
     def describe(self) -> str:

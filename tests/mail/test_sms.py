@@ -4,6 +4,7 @@ local server on 127.0.0.1 that answers as the provider's API does; and the file 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from intake.mail.sms import SmsConfigurationError, without_numbers
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
 from tests.factories import MOBILE, TEXT_BODY, outbox_message, queue_a_text
-from tests.support.mail_server import free_port
+from tests.support.mail_server import SilentServer, free_port
 from tests.support.sms_providers import (
     NOTIFY_API_KEY, NOTIFY_DAILY_LIMIT, NOTIFY_INVALID_NUMBER, NOTIFY_OUTAGE, NOTIFY_RATE_LIMIT, NOTIFY_TEMPLATE_ID,
     TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_OUTAGE, TWILIO_RATE_LIMIT,
@@ -131,17 +132,33 @@ def test_rate_limits_and_outages_are_retried_with_backoff_then_sent(make_app, pr
     assert len(server.received) == 2
 
 
-def test_a_provider_that_is_down_means_the_text_waits(make_app, provider):
+def test_a_provider_that_is_down_means_the_texts_wait(make_app, provider):
     name, server = provider
     app = app_for(make_app, name, f"http://127.0.0.1:{free_port()}", SMS_TIMEOUT_SECONDS=2)
-    message_id = queue_a_text(app)
+    message_ids = [queue_a_text(app) for _ in range(3)]
     send_everything(app)
-    waiting = outbox_message(app, message_id)
-    assert (waiting.status, waiting.attempts) == ("pending", 1)
-    assert waiting.last_error.startswith("TemporarySmsError: ")
+    for message_id in message_ids:
+        waiting = outbox_message(app, message_id)
+        assert (waiting.status, waiting.attempts) == ("pending", 1)
+        assert waiting.last_error.startswith("ProviderUnreachable: no answer from ")
     app.config.update(PROVIDERS[name][1](server.base_url))
     send_everything(app)
-    assert outbox_message(app, message_id).status == "sent"
+    assert [outbox_message(app, message_id).status for message_id in message_ids] == ["sent"] * 3
+    assert len(server.received) == 3
+
+
+def test_a_provider_that_never_answers_holds_up_the_batch_for_one_timeout_only(make_app, provider):
+    name, _ = provider
+    silent = SilentServer()
+    try:
+        app = app_for(make_app, name, f"http://127.0.0.1:{silent.port}", SMS_TIMEOUT_SECONDS=1)
+        message_ids = [queue_a_text(app) for _ in range(4)]
+        started = time.monotonic()
+        send_everything(app)
+        assert time.monotonic() - started < 3
+        assert [outbox_message(app, message_id).status for message_id in message_ids] == ["pending"] * 4
+    finally:
+        silent.close()
 
 
 WRONG_CREDENTIALS = {
