@@ -79,8 +79,10 @@ def cancel(token: str, *, seen: int | None, reason: str, now: datetime, cutoff_h
     managed = _changeable(token, seen, now=now, cutoff_hours=cutoff_hours, sites=sites)
     appointment = appointments.cancel(managed.appointment, now=now, reason=reason.strip())
     request = db.session.get(AssessmentRequest, appointment.request_id)
+    # Whether a reason was given, not the reason: the patient's words stay with the appointment,
+    # where erasure can reach them; the audit log cannot be changed.
     audit(None, "patient_cancel", request.id, now, email=PATIENT_ACTOR, appointment_id=appointment.id,
-          starts_at=appointment.starts_at.isoformat(), reason=appointment.cancel_reason, **{"from": request.status})
+          starts_at=appointment.starts_at.isoformat(), reason_given=bool(appointment.cancel_reason), **{"from": request.status})
     if can_become(request.status, "cancelled"):
         request.status = "cancelled"
     request.updated_at = now
