@@ -64,11 +64,8 @@ def clock(moment: datetime) -> str:
 @roles(*ALL_ROLES)
 def diary_day():
     """A site's day: practitioners as columns, their appointments, hours and free times."""
-    query, site, day, today, status = _query()
-    view = diary.day_view(site.code, day, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
-    earlier, later = _neighbours(day, 1)
-    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=today, earlier=earlier, later=later,
-                 now=utcnow()), status
+    query, site, day, _, status = _query()
+    return _day_page(query, site, day), status
 
 
 @bp.get("/diary/week")
@@ -101,19 +98,21 @@ def record_outcome(appointment_id: int):
         services.record_outcome(appointment, form.outcome.data, current_user, utcnow())
     except StaffError as refused:
         db.session.rollback()
-        return _day_page(appointment.site_code, day, problem=str(refused)), 409
+        sites = current_app.config["CLINIC_SITES"]
+        site = site_by_code(sites, appointment.site_code) or sites[0]
+        query = DiaryQuery(MultiDict({"site": site.code, "day": day.isoformat()}), sites)
+        return _day_page(query, site, day, problem=str(refused)), 409
     db.session.commit()
     return redirect(url_for("staff.diary_day", site=appointment.site_code, day=day.isoformat()), code=303)
 
 
-def _day_page(site_code: str, day: date, problem: str = ""):
-    """A site's day, as the diary shows it, after an action on it (with what went wrong, if anything)."""
-    site = site_by_code(current_app.config["CLINIC_SITES"], site_code) or current_app.config["CLINIC_SITES"][0]
-    view = diary.day_view(site.code, day, utcnow(), default_minutes=current_app.config["APPOINTMENT_MINUTES"])
+def _day_page(query: DiaryQuery, site, day: date, problem: str = ""):
+    """A site's day as the diary shows it (after an action on it, with what went wrong, if anything)."""
+    now = utcnow()
+    view = diary.day_view(site.code, day, now, default_minutes=current_app.config["APPOINTMENT_MINUTES"])
     earlier, later = _neighbours(day, 1)
-    query = DiaryQuery(MultiDict({"site": site.code, "day": day.isoformat()}), current_app.config["CLINIC_SITES"])
-    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=utcnow().astimezone(LONDON).date(),
-                 earlier=earlier, later=later, problem=problem, now=utcnow())
+    return _page("staff/diary_day.html", query, site=site, day=day, view=view, today=now.astimezone(LONDON).date(),
+                 earlier=earlier, later=later, problem=problem, now=now)
 
 
 @bp.get(f"/diary/practitioners/<int(max={MAX_ROW_ID}):practitioner_id>")
