@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.appointments import models as appointment_models  # noqa: F401  (register tables)
     from intake.journey import models as journey_models  # noqa: F401
     from intake.mail import init_app as init_mail, models as mail_models  # noqa: F401
+    from intake.reminders import withdrawal as _reminder_withdrawal  # noqa: F401  (the trigger, with tables built from models)
     init_mail(app)  # the background sender, and a word on where emails go with no mail server
     from intake.staff import models as staff_models  # noqa: F401
     from intake.articles.matcher import index_for_folder

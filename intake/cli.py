@@ -2,7 +2,7 @@
 
 import signal
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import Flask, current_app
@@ -10,7 +10,9 @@ from flask.cli import AppGroup
 from sqlalchemy import inspect
 
 from intake.appointments.demo import seed_demo_clinic
+from intake.reminders.queue import ReminderSettings, queue_due_reminders
 from intake.journey.services import purge_expired_drafts
+from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_pass
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
@@ -41,8 +43,11 @@ def send_outbox(loop: bool, max_passes: int) -> None:
     if loop:
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signal_number, lambda *_: stop.set())
-    passes = 0
+    passes, scanned_at = 0, None
     while True:
+        if scanned_at is None or utcnow() - scanned_at >= timedelta(seconds=current_app.config["REMINDER_SCAN_SECONDS"]):
+            scanned_at = utcnow()
+            _queue_reminders(scanned_at)
         report = send_pass(current_app.config)
         if report.handled:
             click.echo(f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}.")
@@ -52,6 +57,29 @@ def send_outbox(loop: bool, max_passes: int) -> None:
             break
         stop.wait(current_app.config["OUTBOX_POLL_SECONDS"])
     click.echo("Outbox: nothing more is due.")
+
+
+def _queue_reminders(now: datetime) -> int:
+    queued = queue_due_reminders(
+        now, settings=ReminderSettings.from_config(current_app.config), mail=MailSettings.from_config(current_app.config),
+        sites=current_app.config["CLINIC_SITES"],
+    )
+    if queued:
+        click.echo(f"Queued {queued} reminder(s).")
+    return queued
+
+
+reminders_cli = AppGroup("reminders", help="Appointment reminders.")
+
+
+@reminders_cli.command("queue")
+@click.option("--now", "now_text", default=None, hidden=True, help="Act as if it were this time (ISO 8601), for trials.")
+def queue_reminders(now_text: str | None) -> None:
+    """Queue the reminders coming due (the outbox worker does this every REMINDER_SCAN_SECONDS;
+    run this from cron instead when the worker runs from cron too)."""
+    _require_tables()
+    _queue_reminders(_as_utc(now_text) if now_text else utcnow())
+    click.echo("Reminders: every one due is queued.")
 
 
 staff_cli = AppGroup("staff", help="Manage back-office accounts.")
@@ -185,5 +213,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(clinic_cli)
     app.cli.add_command(drafts_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(reminders_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(staff_cli)

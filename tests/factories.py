@@ -327,19 +327,28 @@ def book_appointment(app, reference: str, staff_email: str, slot: str | None = N
         return appointment.id
 
 
-def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: int = 90) -> int:
-    """An appointment for the request that began `minutes_ago` (written directly: booking refuses past
-    times), as one reception would mark attended or not; return its id. Over an hour ago by default, so
-    it ends before any time still free (and never overlaps a booking made from now on)."""
+def appointment_at(app, reference: str, practitioner_id: int, starts: datetime, *, booked_at: datetime | None = None,
+                   site: str = "riverside") -> int:
+    """An appointment for the request at exactly `starts`, booked (or last moved) at `booked_at`,
+    written directly (booking itself only takes free times from now on); return its id."""
     with app.app_context():
         request_id = db.session.execute(db.select(AssessmentRequest.id).where(AssessmentRequest.reference == reference)).scalar_one()
-        starts = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
-        appointment = Appointment(request_id=request_id, practitioner_id=practitioner_id, site_code="riverside", starts_at=starts,
-                                  minutes=45, buffer_minutes=15, blocked_until=starts + timedelta(minutes=60))
+        booked_at = booked_at or utcnow()
+        appointment = Appointment(request_id=request_id, practitioner_id=practitioner_id, site_code=site, starts_at=starts,
+                                  minutes=45, buffer_minutes=15, blocked_until=starts + timedelta(minutes=60),
+                                  created_at=booked_at, updated_at=booked_at)
         db.session.add(appointment)
         db.session.execute(db.update(AssessmentRequest).where(AssessmentRequest.id == request_id).values(status="booked"))
         db.session.commit()
         return appointment.id
+
+
+def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: int = 90) -> int:
+    """An appointment for the request that began `minutes_ago`, as one reception would mark attended
+    or not; return its id. Over an hour ago by default, so it ends before any time still free (and
+    never overlaps a booking made from now on)."""
+    starts = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+    return appointment_at(app, reference, practitioner_id, starts, booked_at=starts - timedelta(days=3))
 
 
 def outbox(app) -> list[OutboxMessage]:

@@ -23,7 +23,8 @@ from intake.platform.extensions import db
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 
 
-def _token(nonce: str, secret: str) -> str:
+def token_of(nonce: str, secret: str) -> str:
+    """The token a link's nonce gives with the app's secret key."""
     signed = hmac.new(secret.encode(), f"manage-appointment:{nonce}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(signed).rstrip(b"=").decode("ascii")
 
@@ -37,15 +38,15 @@ def token_for(appointment_id: int, secret: str, now: datetime) -> str:
     link = db.session.get(ManageLink, appointment_id)
     if link is None:
         nonce = secrets.token_hex(16)
-        link = ManageLink(appointment_id=appointment_id, nonce=nonce, token_digest=_digest(_token(nonce, secret)), created_at=now)
+        link = ManageLink(appointment_id=appointment_id, nonce=nonce, token_digest=_digest(token_of(nonce, secret)), created_at=now)
         db.session.add(link)
-    return _token(link.nonce, secret)
+    return token_of(link.nonce, secret)
 
 
 def existing_token(appointment_id: int, secret: str) -> str | None:
     """The appointment's manage token if it has one (made when it was booked); reads only."""
     link = db.session.get(ManageLink, appointment_id)
-    return None if link is None else _token(link.nonce, secret)
+    return None if link is None else token_of(link.nonce, secret)
 
 
 def appointment_for(token: str) -> Appointment | None:
@@ -59,4 +60,9 @@ def appointment_for(token: str) -> Appointment | None:
 
 def manage_url(appointment_id: int, *, secret: str, base_url: str, now: datetime) -> str:
     """The address of the appointment's manage page, for emails (its token made the first time)."""
-    return f"{base_url}/appointment?token={token_for(appointment_id, secret, now)}"
+    return address(base_url, token_for(appointment_id, secret, now))
+
+
+def address(base_url: str, token: str) -> str:
+    """The manage page's address for a token."""
+    return f"{base_url}/appointment?token={token}"

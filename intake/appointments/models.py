@@ -142,6 +142,7 @@ class Appointment(db.Model):
         CheckConstraint("outcome IS NULL OR outcome IN ('attended', 'no_show')", name="outcome_known"),
         Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
         Index("ix_appointments_site_starts", "site_code", "starts_at"),
+        Index("ix_appointments_starts", "starts_at"),  # the reminder scan: every site's upcoming appointments
         ExcludeConstraint(
             ("practitioner_id", "="),
             (func.tstzrange(text("starts_at"), text("blocked_until")), "&&"),

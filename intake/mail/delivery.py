@@ -27,6 +27,7 @@ from intake.platform.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 ERROR_TEXT_LIMIT = 1000
+TOO_LATE = "Too late: it could not be sent before the time it was for."
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,36 @@ class DeliveryReport:
         return len(self.sent) + len(self.retrying) + len(self.dead)
 
 
-def _due(now: datetime, policy: RetryPolicy):
-    """Messages waiting for an attempt, or claimed by a worker that has gone quiet."""
+def _waiting(now: datetime, policy: RetryPolicy):
+    """Messages not sent and not given up on: pending, or claimed by a worker that has gone quiet."""
     return or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        OutboxMessage.status == "pending",
         and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - timedelta(seconds=policy.lease)),
     )
+
+
+def _due(now: datetime, policy: RetryPolicy):
+    """Waiting messages whose next attempt has come, and that are not too late to send."""
+    return and_(
+        _waiting(now, policy),
+        or_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now),
+        or_(OutboxMessage.send_before.is_(None), OutboxMessage.send_before > now),
+    )
+
+
+def give_up_late_messages(now: datetime, policy: RetryPolicy) -> list[int]:
+    """Mark dead every waiting message whose `send_before` has come (a reminder that could not go
+    out before its appointment), so it is never sent late; return their ids (the caller commits)."""
+    late = list(db.session.execute(
+        select(OutboxMessage.id).where(OutboxMessage.send_before <= now, _waiting(now, policy))
+    ).scalars())
+    if late:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(late), _waiting(now, policy))
+            .values(status="dead", claimed_by=None, last_error=TOO_LATE)
+        )
+        log.error("%d message(s) could not be sent in time and are dead", len(late))
+    return late
 
 
 def claim_messages(worker_id: str, now: datetime, policy: RetryPolicy, limit: int, only_ids=None) -> list[OutboxMessage]:
@@ -183,7 +208,10 @@ def deliver_pending(
     """Claim up to `limit` messages due by `due_by` (default now), try each once, and record
     every outcome as it happens."""
     report = DeliveryReport()
-    claimed = claim_messages(worker_id, due_by or utcnow(), policy, limit, only_ids)
+    now = due_by or utcnow()
+    report.dead.extend(give_up_late_messages(now, policy))
+    db.session.commit()
+    claimed = claim_messages(worker_id, now, policy, limit, only_ids)
     _deliver_texts([message for message in claimed if message.channel == "sms"], sms_transport, policy, report)
     remaining = [message for message in claimed if message.channel == "email"]
     if not remaining:

@@ -21,6 +21,10 @@ class OutboxMessage(db.Model):
     `text_body`, and it has no subject or HTML. Nothing is sent before `next_attempt_at`, so a
     message can be queued now to go out later (a reminder).
 
+    A message about an appointment (a reminder) names it, so cancelling or moving the appointment
+    withdraws what is still waiting; one with `send_before` is never sent at or after that time
+    (it dies instead: a reminder after the appointment is worse than none).
+
     `pending` waits for its next attempt; `sending` is claimed by a worker (a claim older
     than the lease is taken over, so a crashed worker's message is resent, never lost);
     `sent` is delivered; `dead` failed too many times and keeps its last error.
@@ -40,6 +44,7 @@ class OutboxMessage(db.Model):
     channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
     kind: Mapped[str] = mapped_column(String(40))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("assessment_requests.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
@@ -51,6 +56,7 @@ class OutboxMessage(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    send_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -74,6 +74,32 @@ def _new_message(**columns) -> int:
     return message.id
 
 
+def text_columns(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,
+                 *, key: str | None = None, now: datetime | None = None) -> dict:
+    """The outbox columns of a text (checked as `queue_text` checks it), for a caller that inserts
+    many at once."""
+    check_text(number, body)
+    return dict(
+        channel="sms", kind=kind, request_id=request_id, recipient=number, subject="", text_body=body,
+        html_body="", message_id=f"sms.{kind}.{key or secrets.token_hex(16)}"[:255],
+        next_attempt_at=not_before, created_at=now or utcnow(),
+    )
+
+
+def text_or_email_columns(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,
+                          email: EmailInstead, *, key: str | None = None, now: datetime | None = None) -> dict:
+    """The outbox columns of a text, or of the given email when the number cannot take texts."""
+    if can_take_texts(number):
+        return text_columns(number, body, kind, request_id, not_before, key=key, now=now)
+    check_text_body(body)  # a text the code got wrong is refused whatever the number
+    return dict(
+        channel="email", kind=kind, request_id=request_id, recipient=email.recipient, subject=email.subject,
+        text_body=email.text_body, html_body=email.html_body,
+        message_id=f"<{kind}.{key or secrets.token_hex(16)}@{email.message_id_domain}>"[:255],
+        next_attempt_at=not_before, created_at=now or utcnow(),
+    )
+
+
 def queue_text(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,
                *, key: str | None = None, now: datetime | None = None) -> int:
     """Put a text in the outbox, to be sent no earlier than `not_before`; return its id.
@@ -81,24 +107,12 @@ def queue_text(number: str, body: str, kind: str, request_id: int | None, not_be
     `key` makes the message unique (the database refuses a second text with the same kind and
     key, so a reminder planned twice is queued once); without one, every call queues a new text.
     """
-    check_text(number, body)
-    return _new_message(
-        channel="sms", kind=kind, request_id=request_id, recipient=number, subject="", text_body=body,
-        html_body="", message_id=f"sms.{kind}.{key or secrets.token_hex(16)}"[:255],
-        next_attempt_at=not_before, created_at=now or utcnow(),
-    )
+    return _new_message(**text_columns(number, body, kind, request_id, not_before, key=key, now=now))
 
 
 def queue_text_or_email(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,
                         email: EmailInstead, *, key: str | None = None, now: datetime | None = None) -> tuple[str, int]:
     """Queue a text, or the given email when the number cannot take texts (a landline); return
     the channel used ("sms" or "email") and the message's id."""
-    if can_take_texts(number):
-        return "sms", queue_text(number, body, kind, request_id, not_before, key=key, now=now)
-    check_text_body(body)  # a text the code got wrong is refused whatever the number
-    return "email", _new_message(
-        channel="email", kind=kind, request_id=request_id, recipient=email.recipient, subject=email.subject,
-        text_body=email.text_body, html_body=email.html_body,
-        message_id=f"<{kind}.{key or secrets.token_hex(16)}@{email.message_id_domain}>"[:255],
-        next_attempt_at=not_before, created_at=now or utcnow(),
-    )
+    columns = text_or_email_columns(number, body, kind, request_id, not_before, email, key=key, now=now)
+    return columns["channel"], _new_message(**columns)

@@ -43,6 +43,30 @@ def _env_positive_int(name: str, default: int, unit: str, most: int) -> int:
     return int(raw)
 
 
+def _env_clock_time(name: str, default: str, *, may_be_off: bool = False) -> str:
+    """Read a London wall-clock time ("HH:MM", 24-hour) from the environment, or "" for none
+    where that is allowed ("off"), or refuse to start with a clear message."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if may_be_off and raw in {"off", "none", "no"}:
+        return ""
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw):
+        off = ', or "off" for none' if may_be_off else ""
+        raise SettingError(f"{name} must be a time of day as HH:MM, for example 10:00{off} (it is {raw[:20]!r}).")
+    return raw
+
+
+def _env_whole_number(name: str, default: int, unit: str, most: int) -> int:
+    """Read a whole number from 0 to `most` from the environment, or refuse to start with a clear message."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) > most:
+        raise SettingError(f"{name} must be a whole number of {unit} from 0 to {most} (it is {raw[:20]!r}).")
+    return int(raw)
+
+
 def _env_bool(name: str, default: bool) -> bool:
     """Read a yes/no flag from the environment ("1", "true", "yes" mean yes)."""
     raw = os.environ.get(name, "").strip().lower()
@@ -151,6 +175,15 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # that opens nothing counts against its address (guessing), up to this limit.
         "MANAGE_CUTOFF_HOURS": _env_int("MANAGE_CUTOFF_HOURS", 24),
         "MANAGE_LINK_LIMIT_PER_ADDRESS": os.environ.get("MANAGE_LINK_LIMIT_PER_ADDRESS", "20 per hour"),
+        # Reminders, in London time: REMINDER_DAYS_BEFORE days before at REMINDER_AT by the
+        # patient's channel (0 days: none), and a text on the day at REMINDER_MORNING_TEXT_AT
+        # for those who chose texts ("off": none). The outbox worker looks for reminders coming
+        # due every REMINDER_SCAN_SECONDS and queues those due in the next REMINDER_LOOKAHEAD_MINUTES.
+        "REMINDER_DAYS_BEFORE": _env_whole_number("REMINDER_DAYS_BEFORE", 2, "days", 14),
+        "REMINDER_AT": _env_clock_time("REMINDER_AT", "10:00"),
+        "REMINDER_MORNING_TEXT_AT": _env_clock_time("REMINDER_MORNING_TEXT_AT", "07:30", may_be_off=True),
+        "REMINDER_SCAN_SECONDS": _env_positive_int("REMINDER_SCAN_SECONDS", 60, "seconds", 3600),
+        "REMINDER_LOOKAHEAD_MINUTES": _env_positive_int("REMINDER_LOOKAHEAD_MINUTES", 15, "minutes", 240),
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 
 import pytest
 
 from intake import create_app
 from intake.clinic.sites import load_sites
-from intake.platform.config import DRAFT_MARGIN_SECONDS, InvalidSetting, build_config, instance_secret_key
+from intake.platform.config import DRAFT_MARGIN_SECONDS, InvalidSetting, SettingError, build_config, instance_secret_key
 
 SITES = [{"code": "north", "name": "North", "address": "1 High Street, London N1 1AA", "email": "north@clinic.example"}]
 
@@ -109,3 +110,23 @@ def test_an_unknown_two_step_setting_refuses_to_start_and_says_what_to_set(tmp_p
     monkeypatch.setenv("STAFF_2FA_REQUIRED", value)
     with pytest.raises(InvalidSetting, match=r"STAFF_2FA_REQUIRED is .* set it to one of all, admin, off"):
         create_app({"TESTING": True, "INSTANCE_PATH": tmp_path, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db'}"})
+
+
+def test_reminder_times_come_from_the_environment(tmp_path, monkeypatch):
+    for name, value in (("REMINDER_DAYS_BEFORE", "0"), ("REMINDER_AT", "09:45"), ("REMINDER_MORNING_TEXT_AT", "off")):
+        monkeypatch.setenv(name, value)
+    config = build_config(tmp_path)
+    assert (config["REMINDER_DAYS_BEFORE"], config["REMINDER_AT"], config["REMINDER_MORNING_TEXT_AT"]) == (0, "09:45", "")
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("REMINDER_AT", "10am", "REMINDER_AT must be a time of day as HH:MM"),
+    ("REMINDER_AT", "off", "REMINDER_AT must be a time of day as HH:MM"),
+    ("REMINDER_MORNING_TEXT_AT", "24:00", 'or "off" for none'),
+    ("REMINDER_DAYS_BEFORE", "15", "REMINDER_DAYS_BEFORE must be a whole number of days from 0 to 14"),
+    ("REMINDER_DAYS_BEFORE", "-1", "from 0 to 14"),
+])
+def test_a_reminder_setting_that_means_nothing_refuses_to_start_and_says_why(tmp_path, monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingError, match=re.escape(says)):
+        build_config(tmp_path)

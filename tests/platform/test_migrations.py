@@ -159,3 +159,41 @@ def test_the_requests_triggers_survive_sqlites_rebuild_of_the_table(make_app):
         version = connection.execute(text("SELECT version FROM diary_version")).scalar_one()
         connection.execute(text("UPDATE assessment_requests SET first_name = 'Ann'"))
         assert connection.execute(text("SELECT version FROM diary_version")).scalar_one() == version + 1
+
+
+def test_the_migrated_database_withdraws_only_the_waiting_reminders_of_a_changed_appointment(make_app):
+    """Migration 0019: cancelling or moving an appointment deletes its reminders still waiting;
+    sent ones, other messages and other appointments' reminders stay (and its rebuild of the
+    outbox table on SQLite keeps the appointments' own triggers)."""
+    from datetime import timedelta
+
+    from intake.platform.timeutil import utcnow
+    from tests.factories import appointment_at, new_practitioner, new_request
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+    practitioner = new_practitioner(app)
+    soon = utcnow().replace(microsecond=0) + timedelta(days=3)
+    first = appointment_at(app, new_request(app), practitioner, soon)
+    second = appointment_at(app, new_request(app, email="alan@example.com"), practitioner, soon + timedelta(hours=2))
+    rows = [(first, "reminder_before", "pending"), (first, "reminder_morning", "sent"), (first, "patient_booking_confirmation", "pending"),
+            (second, "reminder_before", "pending")]
+    with app.app_context(), db.engine.begin() as connection:
+        for number, (appointment_id, kind, status) in enumerate(rows):
+            connection.execute(text(
+                "INSERT INTO outbox_messages (channel, kind, appointment_id, recipient, subject, text_body, html_body, message_id, "
+                "status, attempts, next_attempt_at, created_at) VALUES ('email', :kind, :appointment, 'a@example.com', '', '', '', "
+                ":message_id, :status, 0, :now, :now)"
+            ), {"kind": kind, "appointment": appointment_id, "message_id": f"<m{number}@test>", "status": status, "now": utcnow()})
+        connection.execute(text("UPDATE appointments SET cancel_reason = 'x' WHERE id = :id"), {"id": first})  # not a change of time
+        assert connection.execute(text("SELECT count(*) FROM outbox_messages WHERE appointment_id IS NOT NULL")).scalar_one() == 4
+        connection.execute(text("UPDATE appointments SET cancelled = :yes WHERE id = :id"), {"yes": True, "id": first})
+        left = connection.execute(text("SELECT appointment_id, kind, status FROM outbox_messages WHERE appointment_id IS NOT NULL ORDER BY id")).all()
+        assert [tuple(row) for row in left] == rows[1:]
+        connection.execute(text("UPDATE appointments SET starts_at = :later, blocked_until = :end WHERE id = :id"),
+                           {"later": soon + timedelta(days=1), "end": soon + timedelta(days=1, hours=1), "id": second})
+        assert connection.execute(text("SELECT count(*) FROM outbox_messages WHERE appointment_id = :id"), {"id": second}).scalar_one() == 0
+    with app.app_context(), pytest.raises(Exception, match="appointments_no_overlap"):
+        appointment_at(app, new_request(app, email="ann@example.com"), practitioner, soon + timedelta(days=1))

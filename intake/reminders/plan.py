@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 # A text on the day goes at least this long before the appointment (for an early one).
 MORNING_TEXT_LEAD = timedelta(hours=1)
+# No reminder goes later than this before the appointment: one that could not be sent by then
+# (the provider was down) is given up, never sent as the patient should be setting off.
+LAST_SENDING = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class ReminderRules:
     days_before: int = 2
     at: time = time(10, 0)
     morning_text_at: time | None = time(7, 30)
+
+
+REMINDER_KINDS = ("reminder_before", "reminder_morning")
 
 
 @dataclass(frozen=True)

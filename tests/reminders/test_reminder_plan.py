@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from intake.appointments.reminders import LONDON, Reminder, ReminderRules, plan
+from intake.reminders.plan import LONDON, Reminder, ReminderRules, plan
 
 UTC = timezone.utc
 RULES = ReminderRules()
