@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from intake.appointments.models import Appointment, ManageLink
 from intake.platform.extensions import db
@@ -34,13 +35,19 @@ def _digest(token: str) -> str:
 
 
 def token_for(appointment_id: int, secret: str, now: datetime) -> str:
-    """The appointment's manage token, made the first time it is asked for (the caller commits)."""
+    """The appointment's manage token, made the first time it is asked for (the caller commits).
+    Two transactions making it at once (two reminder workers) agree on one: the second's insert
+    gives way to the first's, and both read the nonce that was kept."""
     link = db.session.get(ManageLink, appointment_id)
-    if link is None:
-        nonce = secrets.token_hex(16)
-        link = ManageLink(appointment_id=appointment_id, nonce=nonce, token_digest=_digest(token_of(nonce, secret)), created_at=now)
-        db.session.add(link)
-    return token_of(link.nonce, secret)
+    if link is not None:
+        return token_of(link.nonce, secret)
+    nonce = secrets.token_hex(16)
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    db.session.execute(dialect.insert(ManageLink).values(
+        appointment_id=appointment_id, nonce=nonce, token_digest=_digest(token_of(nonce, secret)), created_at=now,
+    ).on_conflict_do_nothing(index_elements=["appointment_id"]))
+    kept = db.session.execute(select(ManageLink.nonce).where(ManageLink.appointment_id == appointment_id)).scalar_one()
+    return token_of(kept, secret)
 
 
 def existing_token(appointment_id: int, secret: str) -> str | None:

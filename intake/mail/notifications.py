@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
+from functools import cached_property
 from typing import Any, Protocol
 
 from flask import render_template
@@ -56,8 +57,9 @@ class MailSettings:
             link_secret=config["SECRET_KEY"],
         )
 
-    @property
+    @cached_property
     def message_id_domain(self) -> str:
+        """The domain of the sender's address, for Message-IDs (worked out once: a scan names thousands)."""
         address = parseaddr(self.sender)[1]
         return address.rpartition("@")[2] or "localhost"
 

@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -41,8 +42,11 @@ class EmailInstead:
     message_id_domain: str  # for the email's Message-ID, as MailSettings.message_id_domain gives it
 
 
+@lru_cache(maxsize=4096)
 def can_take_texts(number: str) -> bool:
-    """Whether a number in E.164 form is valid and of a type that receives texts (a mobile)."""
+    """Whether a number in E.164 form is valid and of a type that receives texts (a mobile).
+    Remembered for the last few thousand numbers: libphonenumber takes most of a millisecond
+    a number, and a reminder scan asks about each patient's twice."""
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
@@ -74,6 +78,16 @@ def _new_message(**columns) -> int:
     return message.id
 
 
+def text_message_id(kind: str, key: str | None) -> str:
+    """A text's id in the outbox: one per kind and key (a fresh random key without one)."""
+    return f"sms.{kind}.{key or secrets.token_hex(16)}"[:255]
+
+
+def email_message_id(kind: str, key: str | None, domain: str) -> str:
+    """An email's Message-ID: one per kind and key (a fresh random key without one)."""
+    return f"<{kind}.{key or secrets.token_hex(16)}@{domain}>"[:255]
+
+
 def text_columns(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,
                  *, key: str | None = None, now: datetime | None = None) -> dict:
     """The outbox columns of a text (checked as `queue_text` checks it), for a caller that inserts
@@ -81,7 +95,17 @@ def text_columns(number: str, body: str, kind: str, request_id: int | None, not_
     check_text(number, body)
     return dict(
         channel="sms", kind=kind, request_id=request_id, recipient=number, subject="", text_body=body,
-        html_body="", message_id=f"sms.{kind}.{key or secrets.token_hex(16)}"[:255],
+        html_body="", message_id=text_message_id(kind, key),
+        next_attempt_at=not_before, created_at=now or utcnow(),
+    )
+
+
+def email_columns(email: EmailInstead, kind: str, request_id: int | None, not_before: datetime,
+                  *, key: str | None = None, now: datetime | None = None) -> dict:
+    """The outbox columns of an email sent in place of a text (or by a patient's choice)."""
+    return dict(
+        channel="email", kind=kind, request_id=request_id, recipient=email.recipient, subject=email.subject,
+        text_body=email.text_body, html_body=email.html_body, message_id=email_message_id(kind, key, email.message_id_domain),
         next_attempt_at=not_before, created_at=now or utcnow(),
     )
 
@@ -92,12 +116,7 @@ def text_or_email_columns(number: str, body: str, kind: str, request_id: int | N
     if can_take_texts(number):
         return text_columns(number, body, kind, request_id, not_before, key=key, now=now)
     check_text_body(body)  # a text the code got wrong is refused whatever the number
-    return dict(
-        channel="email", kind=kind, request_id=request_id, recipient=email.recipient, subject=email.subject,
-        text_body=email.text_body, html_body=email.html_body,
-        message_id=f"<{kind}.{key or secrets.token_hex(16)}@{email.message_id_domain}>"[:255],
-        next_attempt_at=not_before, created_at=now or utcnow(),
-    )
+    return email_columns(email, kind, request_id, not_before, key=key, now=now)
 
 
 def queue_text(number: str, body: str, kind: str, request_id: int | None, not_before: datetime,

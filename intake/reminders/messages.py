@@ -18,7 +18,7 @@ from intake.reminders.plan import Reminder
 from intake.clinic.sites import Site
 from intake.mail.notifications import MailSettings
 from intake.mail.segments import fits_in_segments
-from intake.mail.texts import EmailInstead, text_or_email_columns
+from intake.mail.texts import EmailInstead, can_take_texts, email_columns, email_message_id, text_columns, text_message_id
 from intake.platform.timeutil import LONDON
 
 # A first name we repeat to whoever holds the address: one or two words of letters, with
@@ -26,9 +26,14 @@ from intake.platform.timeutil import LONDON
 # address here is proven to be the patient's, so a typed name could be words aimed at someone else).
 PLAIN_NAME = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*(?: [^\W\d_]+(?:['’-][^\W\d_]+)*)?")
 PLAIN_NAME_LIMIT = 30
-# The parts of a text left out, in turn, until it fits in two segments.
-TEXT_VERSIONS = ({"with_where": True, "with_advice": True}, {"with_where": False, "with_advice": True},
-                 {"with_where": False, "with_advice": False})
+# The parts of a text left out, in turn, until it fits in two segments. The name goes last: one
+# letter outside the GSM alphabet (Zoë) makes the whole text UCS-2, with 67 characters a segment.
+TEXT_VERSIONS = (
+    {"with_where": True, "with_advice": True, "with_name": True},
+    {"with_where": False, "with_advice": True, "with_name": True},
+    {"with_where": False, "with_advice": False, "with_name": True},
+    {"with_where": False, "with_advice": False, "with_name": False},
+)
 
 
 def plain_name(first_name: str) -> str:
@@ -55,8 +60,18 @@ class ReminderFor:
 
     @property
     def key(self) -> str:
-        """One per appointment and start time: a moved appointment is reminded again, of its new time."""
-        return f"{self.appointment_id}.{self.starts_at:%Y%m%dT%H%MZ}"
+        return reminder_key(self.appointment_id, self.starts_at)
+
+
+def reminder_key(appointment_id: int, starts_at: datetime) -> str:
+    """One per appointment and start time: a moved appointment is reminded again, of its new time."""
+    return f"{appointment_id}.{starts_at:%Y%m%dT%H%MZ}"
+
+
+def message_ids(reminder: Reminder, appointment_id: int, starts_at: datetime, settings: MailSettings) -> set[str]:
+    """The ids the reminder's message has in the outbox, as a text or as an email."""
+    key = reminder_key(appointment_id, starts_at)
+    return {text_message_id(reminder.kind, key), email_message_id(reminder.kind, key, settings.message_id_domain)}
 
 
 @dataclass(frozen=True)
@@ -82,13 +97,14 @@ def _email(context: dict[str, Any], about: ReminderFor, settings: MailSettings) 
     )
 
 
-def text_body(context: dict[str, Any]) -> str:
-    """The fullest version of the text that fits in two segments."""
+def text_body(context: dict[str, Any]) -> str | None:
+    """The fullest version of the text that fits in two segments; None if none does (a site
+    name far too long to text): the reminder then goes by email."""
     for version in TEXT_VERSIONS:
         body = render_template("mail/sms_reminder.txt", **context, **version)
         if fits_in_segments(body):
             return body
-    return body  # refused when queued, as any over-long text is: a site name far too long to text
+    return None
 
 
 def reminder_columns(reminder: Reminder, about: ReminderFor, settings: MailSettings, *, now: datetime,
@@ -96,19 +112,11 @@ def reminder_columns(reminder: Reminder, about: ReminderFor, settings: MailSetti
     """The outbox row of one reminder, due at its time and dead if not sent before `send_before`;
     None when the patient has no address for its channel."""
     context = _context(reminder, about, settings)
-    key = f"{reminder.kind}.{about.key}"
-    if reminder.channel == "sms" and about.phone:
-        columns = text_or_email_columns(about.phone, text_body(context), reminder.kind, about.request_id, reminder.due_at,
-                                        _email(context, about, settings), key=about.key, now=now)
-        if columns["channel"] == "email" and not about.email:
-            return None
-    elif about.email:
-        email = _email(context, about, settings)
-        columns = dict(
-            channel="email", kind=reminder.kind, request_id=about.request_id, recipient=email.recipient, subject=email.subject,
-            text_body=email.text_body, html_body=email.html_body, message_id=f"<{key}@{settings.message_id_domain}>",
-            next_attempt_at=reminder.due_at, created_at=now,
-        )
+    body = text_body(context) if reminder.channel == "sms" and can_take_texts(about.phone) else None
+    if body is not None:
+        columns = text_columns(about.phone, body, reminder.kind, about.request_id, reminder.due_at, key=about.key, now=now)
+    elif about.email:  # by choice, or because the number cannot take texts or the text cannot fit
+        columns = email_columns(_email(context, about, settings), reminder.kind, about.request_id, reminder.due_at, key=about.key, now=now)
     else:
         return None
     return columns | dict(appointment_id=about.appointment_id, send_before=send_before, status="pending", attempts=0)

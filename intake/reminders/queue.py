@@ -8,11 +8,13 @@ before their time nor after the last sending time before the appointment.
 
 Never twice: a reminder's message id names the appointment, the kind and the start time, and
 the outbox refuses a second message with the same id, so two scans at once, or one run twice,
-queue it once; a moved appointment has a new start, so it is reminded of its new time. Never
-for a cancelled or moved appointment: the database withdraws what is still waiting when an
-appointment is cancelled or moved (intake.reminders.withdrawal), and on PostgreSQL the scan holds a
-share lock on the appointments it reads until it has queued their reminders, so a cancellation
-cannot slip in between.
+queue it once; a moved appointment has a new start, so it is reminded of its new time. Reminders
+already queued are skipped before their words are written, and on PostgreSQL each batch of
+appointments is locked by the worker that reads it (others skip to the next batch), so two
+workers share a scan rather than both doing all of it. Never for a cancelled or moved
+appointment: the database withdraws what is still waiting when an appointment is cancelled or
+moved (intake.reminders.withdrawal), and the lock means a cancellation cannot slip in between a
+scan's reading an appointment and queueing its reminder.
 
 Plain functions taking plain arguments (no Flask request, session or app).
 """
@@ -29,12 +31,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from intake.appointments import manage_links
 from intake.appointments.models import Appointment, ManageLink, Practitioner
-from intake.reminders.plan import LAST_SENDING, Reminder, ReminderRules, plan
+from intake.reminders.plan import LAST_SENDING, REMINDER_KINDS, Reminder, ReminderRules, plan
 from intake.clinic.sites import Site, site_by_code
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
-from intake.reminders.messages import ReminderFor, reminder_columns
+from intake.reminders.messages import ReminderFor, message_ids, reminder_columns
 from intake.platform.extensions import db
 
 BATCH_SIZE = 1000
@@ -85,8 +87,17 @@ def _upcoming(now: datetime, settings: ReminderSettings, after_id: int, batch_si
         .limit(batch_size)
     )
     if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(read=True, of=Appointment)
+        # Each batch is this worker's alone until committed: another worker skips to the next,
+        # and a cancellation or move of these rows waits for their reminders to be queued.
+        query = query.with_for_update(skip_locked=True, key_share=True, of=Appointment)
     return db.session.execute(query).all()
+
+
+def _already_queued(appointment_ids: list[int]) -> set[str]:
+    """The message ids of the reminders already in the outbox for these appointments."""
+    return set(db.session.execute(select(OutboxMessage.message_id).where(
+        OutboxMessage.appointment_id.in_(appointment_ids), OutboxMessage.kind.in_(REMINDER_KINDS),
+    )).scalars())
 
 
 def _manage_url(row, due_at: datetime, settings: ReminderSettings, mail: MailSettings, now: datetime) -> str:
@@ -107,10 +118,11 @@ def _latest_due(row, by: datetime, rules: ReminderRules) -> Reminder | None:
 
 
 def _insert_new(rows: list[dict[str, Any]]) -> int:
-    """Insert the messages whose ids are not in the outbox yet; return how many were new."""
+    """Insert the messages whose ids are not in the outbox yet (one prepared statement, sent
+    for every row); return how many were new."""
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["message_id"])
-    return len(db.session.execute(statement.returning(OutboxMessage.__table__.c.id), rows).all())
+    return db.session.execute(statement.execution_options(preserve_rowcount=True), rows).rowcount
 
 
 def queue_due_reminders(now: datetime, *, settings: ReminderSettings, mail: MailSettings, sites: list[Site],
@@ -120,10 +132,10 @@ def queue_due_reminders(now: datetime, *, settings: ReminderSettings, mail: Mail
     nothing and the next one carries on); return how many reminders were new."""
     queued, after_id = 0, 0
     while rows := _upcoming(now, settings, after_id, batch_size):
-        messages = []
+        messages, queued_before = [], _already_queued([row.id for row in rows])
         for row in rows:
             reminder = _latest_due(row, now + settings.lookahead, settings.rules)
-            if reminder is None:
+            if reminder is None or queued_before & message_ids(reminder, row.id, row.starts_at, mail):
                 continue
             about = ReminderFor(
                 row.id, row.request_id, row.reference, row.first_name, row.email, row.phone, row.starts_at, row.minutes,

@@ -225,3 +225,19 @@ def test_the_outbox_worker_queues_due_reminders_before_sending(app, clara):
     assert result.exit_code == 0 and "Queued 1 reminder(s)." in result.output
     [morning] = reminders(app)  # the text on the day, late but still before the appointment: sent at once
     assert morning.kind == "reminder_morning" and morning.status == "sent"
+
+
+def test_a_name_outside_the_text_alphabet_still_fits_in_two_segments(app, clara):
+    reference = new_request(app, first="Zoë", email="zoe@example.com", phone="07400 111222", about_you={"contact_method": "text"})
+    appointment_at(app, reference, clara, london(2026, 12, 10, 14), booked_at=london(2026, 12, 1, 9))
+    scan(app, london(2026, 12, 8, 9, 50))
+    [text] = reminders(app)
+    assert text.channel == "sms" and TOKEN_LINK in text.text_body and segment_count(text.text_body) <= 2
+
+
+def test_a_text_that_cannot_fit_goes_by_email_instead(app, clara, monkeypatch):
+    wordy = [site if site.code != "riverside" else type(site)(site.code, "Riverside " * 40, site.address) for site in app.config["CLINIC_SITES"]]
+    monkeypatch.setitem(app.config, "CLINIC_SITES", wordy)
+    appointment_at(app, grace(app, "text"), clara, london(2026, 12, 10, 14), booked_at=london(2026, 12, 1, 9))
+    scan(app, london(2026, 12, 8, 9, 50))
+    assert [(message.channel, message.recipient) for message in reminders(app)] == [("email", "grace@example.com")]
