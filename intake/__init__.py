@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.mail import init_app as init_mail, models as mail_models  # noqa: F401
     init_mail(app)  # the background sender, and a word on where emails go with no mail server
     from intake.staff import models as staff_models  # noqa: F401
+    from intake.waitlist import models as waitlist_models  # noqa: F401
     from intake.articles.matcher import index_for_folder
     from intake.clinic.branding import brand_css
 

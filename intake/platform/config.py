@@ -151,6 +151,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # that opens nothing counts against its address (guessing), up to this limit.
         "MANAGE_CUTOFF_HOURS": _env_int("MANAGE_CUTOFF_HOURS", 24),
         "MANAGE_LINK_LIMIT_PER_ADDRESS": os.environ.get("MANAGE_LINK_LIMIT_PER_ADDRESS", "20 per hour"),
+        # The waitlist: an offer of a freed time stands this many hours; a time closer than the
+        # notice is offered to nobody; one time goes to at most this many waiting patients at once.
+        "WAITLIST_OFFER_HOURS": _env_positive_int("WAITLIST_OFFER_HOURS", 2, "hours", 168),
+        "WAITLIST_NOTICE_HOURS": _env_positive_int("WAITLIST_NOTICE_HOURS", 3, "hours", 168),
+        "WAITLIST_OFFERS_PER_TIME": _env_positive_int("WAITLIST_OFFERS_PER_TIME", 5, "patients", 100),
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }
