@@ -74,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.journey import times as _journey_times  # noqa: F401  (its views register on the journey blueprint)
     from intake.pages.routes import bp as pages_bp
     from intake.self_service.routes import bp as self_service_bp
+    from intake.self_service import waitlist_routes  # noqa: F401  (the waitlist's pages join the self-service blueprint)
     from intake.staff import access_routes, booking_routes, dashboard_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
     from intake.staff import rights_routes, setup_routes  # noqa: F401  (the rights and clinic set-up views join the staff blueprint)

@@ -102,15 +102,16 @@ def end(entry: WaitlistEntry, now: datetime, because: str) -> None:
     )
 
 
-def after_cancelling(cancelled: Iterable[Appointment], rules: WaitlistRules, now: datetime) -> list[int]:
-    """Cancelled appointments leave the waitlist, and their times are offered to those waiting;
-    return the ids of the offers' messages."""
+def after_cancelling(cancelled: Iterable[Appointment], rules: WaitlistRules | None, now: datetime) -> list[int]:
+    """Cancelled appointments leave the waitlist, and (given the rules) their times are offered to
+    those waiting; return the ids of the offers' messages."""
     messages = []
     for appointment in cancelled:
         entry = entry_for(appointment.id)
         if entry is not None:
             end(entry, now, "appointment_cancelled")
-        messages += offer_freed(FreedTime.of(appointment), rules, now)
+        if rules is not None:
+            messages += offer_freed(FreedTime.of(appointment), rules, now)
     return messages
 
 
