@@ -60,8 +60,8 @@ class Offered:
 
 
 def _read(offer: WaitlistOffer, sites: list[Site]) -> tuple[WaitlistEntry, Appointment, AssessmentRequest, Offered]:
-    entry = db.session.get(WaitlistEntry, offer.entry_id)
-    appointment = db.session.get(Appointment, entry.appointment_id)
+    entry = db.session.get(WaitlistEntry, offer.entry_id, populate_existing=True)
+    appointment = db.session.get(Appointment, entry.appointment_id, populate_existing=True)
     request = db.session.get(AssessmentRequest, entry.request_id)
     offered = Offered(offer, request.first_name, offer.starts_at.astimezone(LONDON), site_by_code(sites, offer.site_code),
                       db.session.get(Practitioner, offer.practitioner_id).name, appointment.starts_at.astimezone(LONDON),
@@ -81,6 +81,16 @@ def _refuse_unless_open(offer: WaitlistOffer, appointment: Appointment, request:
         raise OfferClosed("not_earlier", offered)  # they moved to an earlier time themselves meanwhile
     if appointment.starts_at - timedelta(hours=rules.cutoff_hours) <= now:
         raise OfferClosed("too_late", offered)
+
+
+def _audited_refusal(offer: WaitlistOffer, appointment: Appointment, request: AssessmentRequest, offered: Offered,
+                     *, now: datetime, rules: waitlist.WaitlistRules) -> None:
+    """As `_refuse_unless_open`, auditing an answer to an offer that is closed (the caller commits it)."""
+    try:
+        _refuse_unless_open(offer, appointment, request, offered, now=now, rules=rules)
+    except OfferClosed as closed:
+        audit(None, "waitlist_offer_closed", request.id, now, email=OFFER_ACTOR, starts_at=offer.starts_at.isoformat(), why=closed.why)
+        raise
 
 
 def _choice(offer: WaitlistOffer) -> appointments.Choice:
@@ -121,11 +131,10 @@ def take(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> list[in
         raise OfferUnknown()
     entry = db.session.get(WaitlistEntry, offer.entry_id)
     # One answer per patient at a time: their appointment's row is held until the commit.
-    db.session.execute(select(Appointment).where(Appointment.id == entry.appointment_id)
-                       .with_for_update().execution_options(populate_existing=True))
+    db.session.execute(select(Appointment.id).where(Appointment.id == entry.appointment_id).with_for_update())
     offer = offer_for(token)
     entry, appointment, request, offered = _read(offer, rules.sites)
-    _refuse_unless_open(offer, appointment, request, offered, now=now, rules=rules)
+    _audited_refusal(offer, appointment, request, offered, now=now, rules=rules)
     freed = waitlist.FreedTime.of(appointment)
     earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     try:
@@ -155,7 +164,7 @@ def decline(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> None
     if offer is None:
         raise OfferUnknown()
     entry, appointment, request, offered = _read(offer, rules.sites)
-    _refuse_unless_open(offer, appointment, request, offered, now=now, rules=rules)
+    _audited_refusal(offer, appointment, request, offered, now=now, rules=rules)
     offer.outcome, offer.answered_at = "declined", now
     audit(None, "waitlist_decline_offer", entry.request_id, now, email=OFFER_ACTOR, starts_at=offer.starts_at.isoformat())
 
