@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.staff.routes import bp as staff_bp
     from intake.staff import rights_routes, setup_routes  # noqa: F401  (the rights and clinic set-up views join the staff blueprint)
     from intake.staff import two_factor_routes  # noqa: F401  (two-step sign-in joins the staff blueprint)
+    from intake.staff import waitlist_routes  # noqa: F401  (reception's waitlist page joins the staff blueprint)
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)
