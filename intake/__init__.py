@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.reminders import withdrawal as _reminder_withdrawal  # noqa: F401  (the trigger, with tables built from models)
     init_mail(app)  # the background sender, and a word on where emails go with no mail server
     from intake.staff import models as staff_models  # noqa: F401
+    from intake.waitlist import models as waitlist_models  # noqa: F401
     from intake.articles.matcher import index_for_folder
     from intake.clinic.branding import brand_css
 
@@ -74,10 +75,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from intake.journey import times as _journey_times  # noqa: F401  (its views register on the journey blueprint)
     from intake.pages.routes import bp as pages_bp
     from intake.self_service.routes import bp as self_service_bp
+    from intake.self_service import waitlist_routes  # noqa: F401  (the waitlist's pages join the self-service blueprint)
     from intake.staff import access_routes, booking_routes, dashboard_routes, diary_routes  # noqa: F401  (their views are on the staff blueprint)
     from intake.staff.routes import bp as staff_bp
     from intake.staff import rights_routes, setup_routes  # noqa: F401  (the rights and clinic set-up views join the staff blueprint)
     from intake.staff import two_factor_routes  # noqa: F401  (two-step sign-in joins the staff blueprint)
+    from intake.staff import waitlist_routes  # noqa: F401  (reception's waitlist page joins the staff blueprint)
 
     app.extensions["article_index"] = index_for_folder(app.config["ARTICLES_FOLDER"])
     app.register_blueprint(pages_bp)

@@ -184,6 +184,11 @@ def build_config(instance_path: Path) -> dict[str, object]:
         "REMINDER_MORNING_TEXT_AT": _env_clock_time("REMINDER_MORNING_TEXT_AT", "07:30", may_be_off=True),
         "REMINDER_SCAN_SECONDS": _env_positive_int("REMINDER_SCAN_SECONDS", 60, "seconds", 3600),
         "REMINDER_LOOKAHEAD_MINUTES": _env_positive_int("REMINDER_LOOKAHEAD_MINUTES", 15, "minutes", 240),
+        # The waitlist: an offer of a freed time stands this many hours; a time closer than the
+        # notice is offered to nobody; one time goes to at most this many waiting patients at once.
+        "WAITLIST_OFFER_HOURS": _env_positive_int("WAITLIST_OFFER_HOURS", 2, "hours", 168),
+        "WAITLIST_NOTICE_HOURS": _env_positive_int("WAITLIST_NOTICE_HOURS", 3, "hours", 168),
+        "WAITLIST_OFFERS_PER_TIME": _env_positive_int("WAITLIST_OFFERS_PER_TIME", 5, "patients", 100),
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }

@@ -38,3 +38,9 @@ class ChooseNewTimeForm(Form):
 def seen_sequence(value: str | None) -> int | None:
     """The appointment's version the page showed, or None for anything else."""
     return int(value) if value and value.isdigit() and int(value) <= MAX_ROW_ID else None
+
+
+class LinkActionForm(FlaskForm):
+    """A button acting on what a link opens (join or leave the waitlist, take or decline an offer)."""
+
+    token = HiddenField()

@@ -20,6 +20,7 @@ from intake.platform.extensions import db, limiter
 from intake.platform.timeutil import today_in_london, utcnow
 from intake.self_service import services
 from intake.self_service.forms import CancelForm, ChooseNewTimeForm, MoveForm, seen_sequence
+from intake.waitlist.services import WaitlistRules, entry_for
 
 bp = Blueprint("self_service", __name__, url_prefix="/appointment")
 guesses_limited = limiter.shared_limit(
@@ -44,8 +45,8 @@ def _opened(token: str) -> tuple[services.Managed | None, object | None]:
 
 def _manage_page(managed: services.Managed, token: str, form: CancelForm | None = None, status: int = 200):
     form = form or CancelForm(token=token, seen=managed.appointment.sequence)
-    return render_template("self_service/manage.html", managed=managed, token=token, form=form,
-                           moved=request.args.get("moved") == "1", minutes=managed.appointment.minutes), status
+    return render_template("self_service/manage.html", managed=managed, token=token, form=form, waiting=entry_for(managed.appointment.id),
+                           moved=request.args.get("moved") == "1", waitlist=request.args.get("waitlist"), minutes=managed.appointment.minutes), status
 
 
 @bp.get("")
@@ -66,12 +67,13 @@ def cancel():
     if elsewhere or not form.validate_on_submit():
         return elsewhere or _manage_page(managed, form.token.data, form, 400)
     try:
-        email = services.cancel(form.token.data, seen=seen_sequence(form.seen.data), reason=form.reason.data or "",
-                                settings=MailSettings.from_config(current_app.config), **_rules())
+        messages = services.cancel(form.token.data, seen=seen_sequence(form.seen.data), reason=form.reason.data or "",
+                                   settings=MailSettings.from_config(current_app.config), offers=WaitlistRules.from_config(current_app.config),
+                                   **_rules())
     except (services.TooLate, BookingError) as refused:
         return _refused(managed, form, refused)
     db.session.commit()
-    background_sender(current_app).send_after_commit([email])
+    background_sender(current_app).send_after_commit(messages)
     return redirect(url_for("self_service.cancelled"), code=303)
 
 
@@ -141,9 +143,9 @@ def move():
     if elsewhere or not form.validate_on_submit():
         return elsewhere or _manage_page(managed, form.token.data, status=400)
     try:
-        email = services.move(form.token.data, seen=seen_sequence(form.seen.data), slot_value=form.slot.data or "",
-                              settings=MailSettings.from_config(current_app.config),
-                              default_minutes=current_app.config["APPOINTMENT_MINUTES"], **_rules())
+        messages = services.move(form.token.data, seen=seen_sequence(form.seen.data), slot_value=form.slot.data or "",
+                                 settings=MailSettings.from_config(current_app.config), offers=WaitlistRules.from_config(current_app.config),
+                                 default_minutes=current_app.config["APPOINTMENT_MINUTES"], **_rules())
     except services.TooLate as refused:
         return _refused(managed, form, refused)
     except BookingError as refused:
@@ -152,5 +154,5 @@ def move():
         chosen.slot.errors = [str(refused)]
         return _times_page(services.open_link(form.token.data, **_rules()), form.token.data, chosen, 409, taken=isinstance(refused, SlotTaken))
     db.session.commit()
-    background_sender(current_app).send_after_commit([email])
+    background_sender(current_app).send_after_commit(messages)
     return redirect(url_for("self_service.manage", token=form.token.data, moved=1), code=303)

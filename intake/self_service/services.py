@@ -19,6 +19,7 @@ from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 from intake.staff.audit import audit
 from intake.staff.services import appointment_details
+from intake.waitlist import services as waitlist
 
 # Who the audit log says acted, for what patients do through their link.
 PATIENT_ACTOR = "The patient (manage link)"
@@ -73,11 +74,14 @@ def _changeable(token: str, seen: int | None, *, now: datetime, cutoff_hours: in
     return managed
 
 
-def cancel(token: str, *, seen: int | None, reason: str, now: datetime, cutoff_hours: int, sites: list[Site], settings: MailSettings) -> int:
-    """Cancel the appointment: its time is free at once, the request is cancelled, the patient is
-    emailed; return the email's id. Raises LinkUnknown, LinkEnded, TooLate or BookingError."""
+def cancel(token: str, *, seen: int | None, reason: str, now: datetime, cutoff_hours: int, sites: list[Site], settings: MailSettings,
+           offers: waitlist.WaitlistRules) -> list[int]:
+    """Cancel the appointment: its time is free at once (and offered to those waiting), the
+    request is cancelled, the patient is emailed (and leaves the waitlist); return the messages'
+    ids. Raises LinkUnknown, LinkEnded, TooLate or BookingError."""
     managed = _changeable(token, seen, now=now, cutoff_hours=cutoff_hours, sites=sites)
     appointment = appointments.cancel(managed.appointment, now=now, reason=reason.strip())
+    offered = waitlist.after_cancelling([appointment], offers, now)
     request = db.session.get(AssessmentRequest, appointment.request_id)
     # Whether a reason was given, not the reason: the patient's words stay with the appointment,
     # where erasure can reach them; the audit log cannot be changed.
@@ -86,18 +90,21 @@ def cancel(token: str, *, seen: int | None, reason: str, now: datetime, cutoff_h
     if can_become(request.status, "cancelled"):
         request.status = "cancelled"
     request.updated_at = now
-    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), managed.site, settings, change="cancelled")
+    return [queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now), managed.site, settings, change="cancelled"),
+            *offered]
 
 
 def move(
     token: str, *, seen: int | None, slot_value: str, now: datetime, cutoff_hours: int, sites: list[Site], settings: MailSettings,
-    default_minutes: int,
-) -> int:
-    """Move the appointment to a free time patients may book (the old time is free at once), and
-    email the patient; return the email's id. Raises LinkUnknown, LinkEnded, TooLate or BookingError
-    (SlotTaken if the new time went meanwhile)."""
+    default_minutes: int, offers: waitlist.WaitlistRules,
+) -> list[int]:
+    """Move the appointment to a free time patients may book (the old time is free at once, and
+    offered to those waiting), and email the patient; return the messages' ids. A patient on the
+    waitlist stays on it, for times earlier than the new one. Raises LinkUnknown, LinkEnded,
+    TooLate or BookingError (SlotTaken if the new time went meanwhile)."""
     managed = _changeable(token, seen, now=now, cutoff_hours=cutoff_hours, sites=sites)
     appointment = managed.appointment
+    freed = waitlist.FreedTime.of(appointment)
     earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": managed.practitioner, "site": appointment.site_code}
     appointments.move(appointment, appointments.Choice.parse(slot_value), now=now, default_minutes=default_minutes,
                       seen_sequence=appointment.sequence, for_staff=False)
@@ -106,7 +113,8 @@ def move(
     request = db.session.get(AssessmentRequest, appointment.request_id)
     audit(None, "patient_move", request.id, now, email=PATIENT_ACTOR, appointment_id=appointment.id, **{"from": earlier, "to": later})
     request.updated_at = now
-    return queue_appointment_email(
+    email = queue_appointment_email(
         RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings,
         change="moved",
     )
+    return [email, *waitlist.offer_freed(freed, offers, now)]

@@ -20,6 +20,7 @@ from intake.platform.extensions import db, limiter
 from intake.platform.timeutil import utcnow
 from intake.staff import services
 from intake.staff.forms import BookingForm, CancelForm, MoveForm
+from intake.waitlist.services import WaitlistRules
 from intake.staff.routes import MAX_ROW_ID, _redirect, _request_or_404, _request_page, bp, roles
 
 APPOINTMENT = f"/requests/<reference>/appointments/<int(max={MAX_ROW_ID}):appointment_id>"
@@ -76,7 +77,8 @@ def move_appointment(reference: str, appointment_id: int):
         return _request_page(stored, 400, move_form=form)
     minutes = current_app.config["APPOINTMENT_MINUTES"]
     return _change(stored, "move_form", form, "slot", lambda context: services.move(
-        stored, appointment, slot_value=form.slot.data, seen_sequence=form.sequence.number(), default_minutes=minutes, **context))
+        stored, appointment, slot_value=form.slot.data, seen_sequence=form.sequence.number(), default_minutes=minutes,
+        offers=WaitlistRules.from_config(current_app.config), **context))
 
 
 @bp.post(f"{APPOINTMENT}/cancel")
@@ -90,4 +92,5 @@ def cancel_appointment(reference: str, appointment_id: int):
     if not form.validate():
         return _request_page(stored, 400, cancel_form=form)
     return _change(stored, "cancel_form", form, "reason", lambda context: services.cancel(
-        stored, appointment, reason=form.reason.data, then=form.then.data, seen_sequence=form.sequence.number(), **context))
+        stored, appointment, reason=form.reason.data, then=form.then.data, seen_sequence=form.sequence.number(),
+        offers=WaitlistRules.from_config(current_app.config), **context))

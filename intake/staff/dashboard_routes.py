@@ -49,7 +49,7 @@ def attendance_chart():
     chart = pygal.Bar(js=[], disable_xml_declaration=True, width=900, height=420, legend_at_bottom=True,
                       title="Appointments by month", x_label_rotation=0, print_values=False)
     chart.x_labels = [month.strftime("%b %Y") for month in months]
-    for name in ("attended", "no_show", "cancelled_early", "cancelled_late"):
+    for name in ("attended", "no_show", "cancelled_early", "cancelled_late", "refilled"):
         chart.add(dashboard.FIGURE_WORDS[name], [sum(getattr(row, name) for row in figures if row.month == month) for month in months])
     return Response(chart.render(is_unicode=True), mimetype="image/svg+xml")
 

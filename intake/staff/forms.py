@@ -148,3 +148,17 @@ class WeekQuery(DiaryQuery):
     """The week view's query string: a site, and any day of the week to show."""
 
     day = StringField("Week of", name="week", filters=[strip_text], validators=[_known_day])
+
+
+class WaitlistQuery(Form):
+    """The waitlist page's query string: which site (the first when none is given)."""
+
+    site = SelectField("Site", choices=(), validate_choice=False)
+
+    def __init__(self, args, sites, **kwargs) -> None:
+        super().__init__(args, **kwargs)
+        self.site.choices = select_choices((site.code, site.name) for site in sites)
+
+    def validate_site(self, field) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError("Choose one of the clinic's sites")

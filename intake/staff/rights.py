@@ -28,6 +28,7 @@ from intake.platform.timeutil import LONDON
 from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import AuditEvent, RequestNote, StaffLogin
+from intake.waitlist import services as waitlist
 
 APPOINTMENTS = Appointment.__table__
 OUTBOX = OutboxMessage.__table__
@@ -99,12 +100,14 @@ def erasure_refusal(stored: AssessmentRequest, now: datetime) -> str | None:
     return None
 
 
-def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: datetime) -> dict[str, object]:
+def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: datetime,
+          offers: waitlist.WaitlistRules | None = None) -> dict[str, object]:
     """Erase the patient's personal data from a request at their request (the caller commits).
 
     A future appointment is cancelled with it, so its time is free again; the patient is not
     emailed (their address is among what goes), so the admin tells them when confirming the
-    erasure. Returns what the audit entry records.
+    erasure; it leaves the waitlist, and its time is offered to those waiting (given the `offers`
+    rules). Returns what the audit entry records.
     """
     refusal = erasure_refusal(stored, now)
     if refusal:
@@ -113,6 +116,7 @@ def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: date
     if not reason:
         raise StaffError("Give the reason for erasing this request's personal data", field="reason")
     cancelled = appointments.cancel_appointments(stored.id, now, reason=CANCEL_REASON)
+    waitlist.after_cancelling(cancelled, offers, now)
     earlier_status = stored.status
     if cancelled and can_become(stored.status, "cancelled"):
         stored.status = "cancelled"

@@ -4,7 +4,7 @@ show what was done. Each is audited without the data itself."""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, current_app, render_template
 from flask_login import current_user
 
 from intake.appointments.services import active_appointments
@@ -13,6 +13,7 @@ from intake.platform.timeutil import utcnow
 from intake.staff import rights
 from intake.staff.errors import StaffError
 from intake.staff.rights_forms import ContactDetailsForm, ErasureForm
+from intake.waitlist.services import WaitlistRules
 from intake.staff.routes import _redirect, _request_or_404, bp, roles
 
 
@@ -58,7 +59,7 @@ def erase_request(reference: str):
     if not form.validate_on_submit():
         return _erase_page(stored, form, 400 if form.is_submitted() else 200)
     try:
-        rights.erase(stored, reason=form.reason.data, user=current_user, now=utcnow())
+        rights.erase(stored, reason=form.reason.data, user=current_user, now=utcnow(), offers=WaitlistRules.from_config(current_app.config))
     except rights.ErasureRefused as refused:
         return _erase_page(stored, form, 409, refusal=str(refused))
     except StaffError as error:

@@ -33,6 +33,7 @@ from intake.staff import accounts, services, sign_in, two_factor
 from intake.staff.audit import audit, audit_page, history
 from intake.staff.forms import BookingForm, CancelForm, ListDates, LoginForm, MoveForm, NoteForm, StatusForm
 from intake.staff.free_times import free_times_for
+from intake.waitlist.services import WaitlistRules
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
 from intake.staff.sign_in import SESSION_SECOND_FACTOR, SESSION_SEEN
@@ -252,7 +253,7 @@ def change_status(reference: str):
     if not form.validate():
         return _request_page(stored, 400, status_form=form)
     try:
-        services.change_status(stored, form.status.data, current_user, utcnow())
+        services.change_status(stored, form.status.data, current_user, utcnow(), WaitlistRules.from_config(current_app.config))
     except services.StaffError as error:
         form.status.errors = [str(error)]
         return _request_page(stored, 400, status_form=form)

@@ -22,6 +22,7 @@ from intake.platform.timeutil import LONDON
 from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import RequestNote, StaffLogin
+from intake.waitlist import services as waitlist
 
 __all__ = ["STATUS_WORDS", "TRANSITIONS", "StaffError", "add_note", "allowed_next", "audit", "book", "cancel", "change_status", "find_appointment", "find_request",
            "move", "notes"]
@@ -40,8 +41,10 @@ def allowed_next(status: str) -> list[str]:
     ]
 
 
-def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin, now: datetime) -> None:
-    """Move a request on, if the rules allow it (booking goes through `book`)."""
+def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin, now: datetime,
+                  offers: waitlist.WaitlistRules | None = None) -> None:
+    """Move a request on, if the rules allow it (booking goes through `book`). An appointment this
+    ends leaves the waitlist, and its time is offered to those waiting (given the `offers` rules)."""
     if new_status == "booked":
         raise StaffError("To book, choose one of the free times.")
     if (request.status, new_status) in THROUGH_CANCELLING:
@@ -53,7 +56,8 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin,
         raise StaffError("To cancel a booked assessment, cancel the appointment with a reason (the patient is emailed).")
     if new_status in APPOINTMENT_ENDING:
         # The appointment is not going ahead (or was missed): it no longer counts as booked.
-        appointments.cancel_appointments(request.id, now, reason=f"Request marked {STATUS_WORDS[new_status].lower()}")
+        ended = appointments.cancel_appointments(request.id, now, reason=f"Request marked {STATUS_WORDS[new_status].lower()}")
+        waitlist.after_cancelling(ended, offers, now)
     audit(user, "change_status", request.id, now, **{"from": request.status, "to": new_status})
     request.status = new_status
     request.updated_at = now
@@ -118,10 +122,13 @@ def find_appointment(request: AssessmentRequest, appointment_id: int) -> Appoint
 
 def move(
     request: AssessmentRequest, appointment: Appointment, *, slot_value: str, seen_sequence: int, sites: list[Site],
-    default_minutes: int, user: StaffLogin, now: datetime, settings: MailSettings,
+    default_minutes: int, user: StaffLogin, now: datetime, settings: MailSettings, offers: waitlist.WaitlistRules,
 ) -> int:
     """Move an appointment to another free time (same row, same calendar UID, SEQUENCE one higher),
-    audit where from and to, and queue the patient's email (the caller commits); return its id."""
+    audit where from and to, and queue the patient's email (the caller commits); return its id.
+    The old time is offered to those waiting (the outbox worker sends the offers); a patient on
+    the waitlist stays on it, for times earlier than the new one."""
+    freed = waitlist.FreedTime.of(appointment)
     earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     _at_a_time_on_offer(slot_value, now, default_minutes, lambda choice: appointments.move(
         appointment, choice, now=now, default_minutes=default_minutes, seen_sequence=seen_sequence,
@@ -130,6 +137,7 @@ def move(
     later = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
     request.updated_at = now
+    waitlist.offer_freed(freed, offers, now)
     return queue_appointment_email(
         RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings,
         change="moved",
@@ -138,13 +146,16 @@ def move(
 
 def cancel(
     request: AssessmentRequest, appointment: Appointment, *, reason: str, then: str, seen_sequence: int, sites: list[Site],
-    user: StaffLogin, now: datetime, settings: MailSettings,
+    user: StaffLogin, now: datetime, settings: MailSettings, offers: waitlist.WaitlistRules,
 ) -> int:
     """Cancel an appointment with a reason; the request goes back to "contacted" (a new time is
-    needed) or to "cancelled"; audit it and queue the patient's email (the caller commits)."""
+    needed) or to "cancelled"; audit it and queue the patient's email (the caller commits). The
+    appointment leaves the waitlist and its time is offered to those waiting (the outbox worker
+    sends the offers)."""
     if not can_become(request.status, then):
         raise StaffError(refusal(request.status, then), field="then")
     appointments.cancel(appointment, now=now, reason=reason, seen_sequence=seen_sequence)
+    waitlist.after_cancelling([appointment], offers, now)
     audit(
         user, "cancel_appointment", request.id, now, appointment_id=appointment.id, starts_at=appointment.starts_at.isoformat(),
         clinician=appointment.practitioner.name, reason=appointment.cancel_reason, **{"from": request.status, "to": then},

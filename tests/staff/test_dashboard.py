@@ -1,5 +1,6 @@
-"""The attendance dashboard: per site and London month, booked, attended, did not attend, and
-cancelled in good time or late; the same figures as a chart (an SVG image, no script) and a CSV."""
+"""The attendance dashboard: per site and London month, booked, attended, did not attend,
+cancelled in good time or late, and refilled from the waitlist; the same figures as a chart (an
+SVG image, no script) and a CSV."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from intake.appointments.models import Appointment
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.staff import dashboard
+from intake.waitlist.models import WaitlistEntry, WaitlistOffer
 from tests.factories import new_practitioner, new_request, sign_in
 
 UTC = timezone.utc
@@ -68,7 +70,7 @@ def test_the_page_chart_and_csv_show_the_same_figures(app, history, monkeypatch)
     rows = list(csv.DictReader(io.StringIO(staff.client.get("/staff/dashboard.csv?site=riverside&months=3").get_data(as_text=True))))
     assert [row["month"] for row in rows] == ["2026-09", "2026-10", "2026-11"]
     assert rows[1] == {"site": "riverside", "month": "2026-10", "booked": "7", "attended": "3", "no_show": "2",
-                       "cancelled_early": "1", "cancelled_late": "1"}
+                       "cancelled_early": "1", "cancelled_late": "1", "refilled": "0"}
 
 
 @pytest.mark.parametrize("query", ["site=atlantis", "months=9999", "months=-1", "site=%00", "months=" + "9" * 400])
@@ -85,3 +87,39 @@ def test_clinicians_do_not_see_the_dashboard(app, history, make_staff):
     clinician = sign_in(app, make_staff("clinician", email="c@example.com"))
     assert clinician.client.get("/staff/dashboard").status_code == 403
     assert "Attendance" not in clinician.client.get("/staff/").get_data(as_text=True)
+
+
+def offer(app, practitioner: int, starts: datetime, outcome: str | None, *, site="riverside") -> None:
+    """An offer from the waitlist of a time, written directly, answered as `outcome` (None: still open)."""
+    with app.app_context():
+        appointment = db.session.execute(db.select(Appointment).limit(1)).scalar_one()
+        entry = WaitlistEntry(request_id=appointment.request_id, appointment_id=appointment.id, asked_at=starts - timedelta(days=9),
+                              ended_at=starts - timedelta(days=2), ended_because="left")
+        db.session.add(entry)
+        db.session.flush()
+        offered = starts - timedelta(days=3)
+        db.session.add(WaitlistOffer(entry_id=entry.id, practitioner_id=practitioner, site_code=site, starts_at=starts,
+                                     token_digest=f"{starts.isoformat()}{outcome}"[:64].ljust(64, "0"), channel="email", offered_at=offered,
+                                     expires_at=offered + timedelta(hours=2), outcome=outcome, answered_at=offered if outcome else None))
+        db.session.commit()
+
+
+def test_times_refilled_from_the_waitlist_count_in_the_london_month_they_are_held(app, history, monkeypatch):
+    with app.app_context():
+        clara = db.session.execute(db.select(Appointment.practitioner_id).limit(1)).scalar_one()
+    offer(app, clara, datetime(2026, 9, 30, 23, 30, tzinfo=UTC), "taken")  # 1 October 00:30 in London
+    offer(app, clara, datetime(2026, 10, 20, 9, tzinfo=UTC), "taken")
+    offer(app, clara, datetime(2026, 10, 20, 9, tzinfo=UTC), "gone")  # the same time, offered to another: not counted twice
+    offer(app, clara, datetime(2026, 10, 21, 9, tzinfo=UTC), None)  # never taken
+    offer(app, clara, datetime(2026, 11, 3, 9, tzinfo=UTC), "taken", site="west-green")
+    monkeypatch.setattr("intake.staff.dashboard_routes.today_in_london", lambda: datetime(2026, 11, 15).date())
+    staff = sign_in(app, history)
+    rows = {(row["site"], row["month"]): row["refilled"] for row in csv.DictReader(io.StringIO(
+        staff.client.get("/staff/dashboard.csv?months=3").get_data(as_text=True)))}
+    assert {key: count for key, count in rows.items() if key[0] in ("riverside", "west-green")} == {
+        ("riverside", "2026-09"): "0", ("riverside", "2026-10"): "2", ("riverside", "2026-11"): "0",
+        ("west-green", "2026-09"): "0", ("west-green", "2026-10"): "0", ("west-green", "2026-11"): "1"}
+    page = staff.client.get("/staff/dashboard?site=riverside&months=3").get_data(as_text=True)
+    assert "Refilled from the waitlist</th>" in page
+    chart = staff.client.get("/staff/dashboard/chart.svg?site=riverside&months=3").get_data(as_text=True)
+    assert "Refilled from the waitlist" in chart

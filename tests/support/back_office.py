@@ -51,6 +51,7 @@ ROLE_CASES = [
     ("attendance dashboard", "GET", "/staff/dashboard", DESK),
     ("attendance chart", "GET", "/staff/dashboard/chart.svg", DESK),
     ("attendance CSV", "GET", "/staff/dashboard.csv", DESK),
+    ("waitlist", "GET", "/staff/waitlist", DESK),
     ("audit log", "GET", "/staff/audit", ADMIN),
     ("email problems", "GET", "/staff/outbox", DESK),
     ("retry an email", "POST", "/staff/outbox/{msg}/retry", DESK),
