@@ -1,9 +1,10 @@
 """The clinic manager's attendance figures: per site and London month, how many appointments were
 booked, attended, missed, and cancelled early or late (inside the patients' cut-off), and how many
-freed times were refilled from the waitlist.
+freed times were refilled from the waitlist, and how many reminders were sent and failed.
 
 Plain functions taking plain arguments (no Flask request, session or app). One read of the
-months' appointments (five columns each) and one of their taken offers, counted here by London month.
+months' appointments (five columns each), one of their taken offers and one of their reminders,
+counted here by London month.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from sqlalchemy import select
 from intake.appointments.models import Appointment
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
+from intake.reminders.figures import reminder_outcomes
 from intake.waitlist.listing import refilled_times
 
-FIGURES = ("booked", "attended", "no_show", "cancelled_early", "cancelled_late", "refilled")
+FIGURES = ("booked", "attended", "no_show", "cancelled_early", "cancelled_late", "refilled", "reminders_sent", "reminders_failed")
 FIGURE_WORDS = {
     "booked": "Booked", "attended": "Attended", "no_show": "Did not attend",
     "cancelled_early": "Cancelled in good time", "cancelled_late": "Cancelled late", "refilled": "Refilled from the waitlist",
+    "reminders_sent": "Reminders sent", "reminders_failed": "Reminders that failed",
 }
 
 
@@ -37,6 +40,8 @@ class Month:
     cancelled_early: int
     cancelled_late: int
     refilled: int  # freed times a patient on the waitlist took
+    reminders_sent: int
+    reminders_failed: int  # refused, out of attempts, or too late to be of use
 
     @property
     def attendance_rate(self) -> float | None:
@@ -65,7 +70,7 @@ def monthly_figures(site_codes: list[str], months: list[date], *, cutoff_hours: 
     An appointment counts in the London month it was (or would have been) held. Booked counts
     every appointment made for that month, cancelled or not; a cancellation is late when it came
     after the patients' cut-off (`cutoff_hours` before the start). A time refilled from the
-    waitlist counts in the month it is held."""
+    waitlist counts in the month it is held, and so does a reminder (sent, or failed: given up on)."""
     first, end = _start_of(months[0]), _start_of((months[-1] + timedelta(days=32)).replace(day=1))
     index = {month: position for position, month in enumerate(months)}
     counts = {(site, month): [0] * len(FIGURES) for site in site_codes for month in months}
@@ -90,4 +95,8 @@ def monthly_figures(site_codes: list[str], months: list[date], *, cutoff_hours: 
         month = starts_at.astimezone(LONDON).date().replace(day=1)
         if month in index:
             counts[(site, month)][5] += 1
+    for site, starts_at, outcome in reminder_outcomes(site_codes, first, end):
+        month = starts_at.astimezone(LONDON).date().replace(day=1)
+        if month in index:
+            counts[(site, month)][6 if outcome == "sent" else 7] += 1
     return [Month(site, month, *counts[(site, month)]) for site in site_codes for month in months]

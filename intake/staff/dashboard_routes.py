@@ -40,17 +40,25 @@ def attendance_dashboard():
                            words=dashboard.FIGURE_WORDS, args=request.args.to_dict()), status
 
 
-@bp.get("/dashboard/chart.svg")
+# The dashboard's two charts: appointments, and reminders (a different count, so a chart of its own).
+CHARTS = {
+    "appointments": ("Appointments by month", ("attended", "no_show", "cancelled_early", "cancelled_late", "refilled")),
+    "reminders": ("Reminders by month", ("reminders_sent", "reminders_failed")),
+}
+
+
+@bp.get("/dashboard/<any(appointments, reminders):name>.svg")
 @reads_only
 @roles(*MANAGERS)
-def attendance_chart():
-    """The dashboard's figures as a bar chart per month (every site chosen, added up)."""
+def attendance_chart(name: str):
+    """One of the dashboard's charts: its figures as bars per month (every site chosen, added up)."""
     _, _, months, figures, _ = _figures()
+    title, shown = CHARTS[name]
     chart = pygal.Bar(js=[], disable_xml_declaration=True, width=900, height=420, legend_at_bottom=True,
-                      title="Appointments by month", x_label_rotation=0, print_values=False)
+                      title=title, x_label_rotation=0, print_values=False)
     chart.x_labels = [month.strftime("%b %Y") for month in months]
-    for name in ("attended", "no_show", "cancelled_early", "cancelled_late", "refilled"):
-        chart.add(dashboard.FIGURE_WORDS[name], [sum(getattr(row, name) for row in figures if row.month == month) for month in months])
+    for figure in shown:
+        chart.add(dashboard.FIGURE_WORDS[figure], [sum(getattr(row, figure) for row in figures if row.month == month) for month in months])
     return Response(chart.render(is_unicode=True), mimetype="image/svg+xml")
 
 

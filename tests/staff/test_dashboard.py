@@ -12,6 +12,7 @@ import pytest
 
 from intake.appointments.models import Appointment
 from intake.journey.models import AssessmentRequest
+from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
 from intake.staff import dashboard
 from intake.waitlist.models import WaitlistEntry, WaitlistOffer
@@ -65,12 +66,12 @@ def test_the_page_chart_and_csv_show_the_same_figures(app, history, monkeypatch)
     staff = sign_in(app, history)
     page = staff.client.get("/staff/dashboard?site=riverside&months=3").get_data(as_text=True)
     assert "October 2026" in page and "60%" in page and "Cancelled late" in page and "West Green</caption>" not in page
-    chart = staff.client.get("/staff/dashboard/chart.svg?site=riverside&months=3")
+    chart = staff.client.get("/staff/dashboard/appointments.svg?site=riverside&months=3")
     assert chart.mimetype == "image/svg+xml" and "Oct 2026" in chart.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(staff.client.get("/staff/dashboard.csv?site=riverside&months=3").get_data(as_text=True))))
     assert [row["month"] for row in rows] == ["2026-09", "2026-10", "2026-11"]
     assert rows[1] == {"site": "riverside", "month": "2026-10", "booked": "7", "attended": "3", "no_show": "2",
-                       "cancelled_early": "1", "cancelled_late": "1", "refilled": "0"}
+                       "cancelled_early": "1", "cancelled_late": "1", "refilled": "0", "reminders_sent": "0", "reminders_failed": "0"}
 
 
 @pytest.mark.parametrize("query", ["site=atlantis", "months=9999", "months=-1", "site=%00", "months=" + "9" * 400])
@@ -80,7 +81,7 @@ def test_a_bad_query_gets_the_default_view_with_a_message_never_a_server_error(a
     assert response.status_code == 400 and ("%00" in query or "There is a problem" in response.get_data(as_text=True))
     expected = 400 if "%00" in query else 200  # a NUL anywhere in an address is refused before any view
     assert staff.client.get(f"/staff/dashboard.csv?{query}").status_code == expected
-    assert staff.client.get(f"/staff/dashboard/chart.svg?{query}").status_code == expected
+    assert staff.client.get(f"/staff/dashboard/appointments.svg?{query}").status_code == expected
 
 
 def test_clinicians_do_not_see_the_dashboard(app, history, make_staff):
@@ -121,5 +122,36 @@ def test_times_refilled_from_the_waitlist_count_in_the_london_month_they_are_hel
         ("west-green", "2026-09"): "0", ("west-green", "2026-10"): "0", ("west-green", "2026-11"): "1"}
     page = staff.client.get("/staff/dashboard?site=riverside&months=3").get_data(as_text=True)
     assert "Refilled from the waitlist</th>" in page
-    chart = staff.client.get("/staff/dashboard/chart.svg?site=riverside&months=3").get_data(as_text=True)
+    chart = staff.client.get("/staff/dashboard/appointments.svg?site=riverside&months=3").get_data(as_text=True)
     assert "Refilled from the waitlist" in chart
+
+
+def reminder(app, appointment_starts: datetime, status: str, kind: str = "reminder_before") -> None:
+    """A reminder in the outbox for the appointment starting then, as the worker left it."""
+    with app.app_context():
+        appointment = db.session.execute(db.select(Appointment).where(Appointment.starts_at == appointment_starts)).scalar_one()
+        db.session.add(OutboxMessage(
+            channel="email", kind=kind, request_id=appointment.request_id, appointment_id=appointment.id, recipient="a@example.com",
+            subject="Reminder", text_body="", html_body="", message_id=f"<{kind}.{appointment.id}.{status}@test>", status=status,
+            attempts=1, next_attempt_at=appointment_starts - timedelta(days=2), created_at=appointment_starts - timedelta(days=2),
+        ))
+        db.session.commit()
+
+
+def test_reminders_sent_and_failed_count_with_their_appointments_month(app, history, monkeypatch):
+    reminder(app, datetime(2026, 9, 30, 23, 30, tzinfo=UTC), "sent")  # its appointment is on 1 October in London
+    reminder(app, datetime(2026, 10, 5, 9, tzinfo=UTC), "sent")
+    reminder(app, datetime(2026, 10, 5, 9, tzinfo=UTC), "dead", kind="reminder_morning")
+    reminder(app, datetime(2026, 10, 6, 9, tzinfo=UTC), "pending")  # still waiting: neither
+    reminder(app, datetime(2026, 11, 2, 9, tzinfo=UTC), "dead")  # West Green
+    monkeypatch.setattr("intake.staff.dashboard_routes.today_in_london", lambda: datetime(2026, 11, 15).date())
+    staff = sign_in(app, history)
+    rows = {(row["site"], row["month"]): (row["reminders_sent"], row["reminders_failed"]) for row in csv.DictReader(io.StringIO(
+        staff.client.get("/staff/dashboard.csv?months=3").get_data(as_text=True)))}
+    assert rows[("riverside", "2026-10")] == ("2", "1") and rows[("riverside", "2026-11")] == ("0", "0")
+    assert rows[("west-green", "2026-11")] == ("0", "1")
+    page = staff.client.get("/staff/dashboard?site=riverside&months=3").get_data(as_text=True)
+    assert "Reminders sent</th>" in page and "Reminders that failed</th>" in page
+    chart = staff.client.get("/staff/dashboard/reminders.svg?site=riverside&months=3")
+    assert chart.mimetype == "image/svg+xml" and "Reminders by month" in chart.get_data(as_text=True)
+    assert "Reminders that failed" in chart.get_data(as_text=True)

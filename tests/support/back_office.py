@@ -49,7 +49,8 @@ ROLE_CASES = [
     ("my day", "GET", "/staff/diary/mine", ALL_ROLES),
     ("CSV export", "GET", "/staff/export.csv", DESK),
     ("attendance dashboard", "GET", "/staff/dashboard", DESK),
-    ("attendance chart", "GET", "/staff/dashboard/chart.svg", DESK),
+    ("attendance chart", "GET", "/staff/dashboard/appointments.svg", DESK),
+    ("reminders chart", "GET", "/staff/dashboard/reminders.svg", DESK),
     ("attendance CSV", "GET", "/staff/dashboard.csv", DESK),
     ("waitlist", "GET", "/staff/waitlist", DESK),
     ("audit log", "GET", "/staff/audit", ADMIN),
@@ -120,7 +121,7 @@ def snapshot(app) -> dict:
 def url_values(reference: str, message_id: int, appointment_id: int = 1, practitioner_id: int = 1) -> dict[str, object]:
     """A real value for every URL parameter the app uses (a new parameter must be added here)."""
     return {"reference": reference, "message_id": message_id, "slug": "about-you", "level": "urgent",
-            "appointment_id": appointment_id, "practitioner_id": practitioner_id}
+            "appointment_id": appointment_id, "practitioner_id": practitioner_id, "name": "appointments"}
 
 
 def role_case_path(template: str, reference: str, message_id: int, booked: str = "", appointment_id: int = 1,
