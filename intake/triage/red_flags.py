@@ -255,7 +255,8 @@ PROBLEM_QUESTIONS: tuple[RedFlagQuestion, ...] = (
     RedFlagQuestion(
         "calf_clot",
         "Is one of your calves (the back of your lower leg) painful and swollen, warm or red?",
-        "It matters most after an operation, a plaster cast, a long journey, pregnancy or being laid up.",
+        "On brown or black skin, redness can be harder to see: the skin may look darker. It matters most after an operation, "
+        "a plaster cast, a long journey, pregnancy or being laid up.",
         "Painful calf with swelling, warmth or redness (possible clot)",
         Advice.SAME_DAY, Page.PROBLEM, _calf,
     ),
