@@ -1,6 +1,6 @@
 """Red-flag triage: which safety questions to ask, and how urgent a request is. Pure Python."""
 
-from intake.triage.red_flags import (
+from intake.triage.questions import (
     ADVICE_RANK,
     CAUDA_EQUINA_QUESTIONS,
     QUESTIONS,
@@ -8,14 +8,11 @@ from intake.triage.red_flags import (
     Advice,
     Page,
     Problem,
-    Reason,
     RedFlagQuestion,
-    TriageResult,
-    Urgency,
-    assess,
     nerve_questions_apply,
     questions_for,
 )
+from intake.triage.red_flags import Reason, TriageResult, Urgency, assess
 
 __all__ = [
     "ADVICE_RANK",

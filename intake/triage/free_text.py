@@ -29,7 +29,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from intake.triage.free_text_patterns import CATEGORIES, MULTI_WORD, SPELLING, Category
-from intake.triage.red_flags import QUESTIONS_BY_CODE, Advice, Reason, TriageResult, Urgency
+from intake.triage.questions import QUESTIONS_BY_CODE, Advice
+from intake.triage.red_flags import Reason, TriageResult, Urgency
 
 CLAUSE = "|"
 CLAUSE_WORDS = frozenset({"but", "although", "though", "however", "except", "whereas", ".", "!", "?", ";", "\n"})

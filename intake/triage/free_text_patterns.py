@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from intake.triage.red_flags import QUESTIONS_BY_CODE, Urgency
+from intake.triage.questions import QUESTIONS_BY_CODE
+from intake.triage.red_flags import Urgency
 
 
 @dataclass(frozen=True)
