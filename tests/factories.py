@@ -58,9 +58,18 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
             "goals": "Running 10k again",
         },
         "nerve-symptoms": {code: "no" for code in ("saddle_numbness", "bladder_change", "bowel_change", "sexual_change", "leg_weakness")},
+        # Every question either page may ask: each page keeps those that fit the problem.
+        "your-problem": {
+            code: "no"
+            for code in (
+                "neck_artery", "neck_dizzy", "meningitis", "head_injury", "chest", "cord_signs", "hot_joint", "calf_clot",
+                "injury_severe", "injury_deformed", "wound",
+            )
+        },
         "general-health": {
             code: "no"
             for code in (
+                "calf_breathless",
                 "cancer_history",
                 "weight_loss",
                 "fever_unwell",

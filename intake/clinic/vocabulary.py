@@ -58,6 +58,13 @@ SENSATIONS = (
     ("headaches", "Headaches"),
 )
 
+# The care card a flagged request's patient was shown, by intake.triage.Advice code, as the clinic reads it.
+CARE_CARDS = (
+    ("emergency", "999 or A&E now"),
+    ("same_day", "help the same day"),
+    ("gp_today", "GP today"),
+)
+
 WEEKDAYS = (
     ("mon", "Monday"),
     ("tue", "Tuesday"),

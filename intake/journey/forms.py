@@ -26,7 +26,7 @@ from intake.platform.forms import (
     strip_text,
 )
 from intake.platform.timeutil import age_on, today_in_london
-from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, RedFlagQuestion
+from intake.triage import CAUDA_EQUINA_QUESTIONS, QUESTIONS, Page, RedFlagQuestion
 from intake.triage.free_text import FreeTextMatch
 from intake.triage.free_text_patterns import CATEGORIES
 
@@ -238,7 +238,7 @@ class HowItFeelsForm(StepForm):
             raise StopValidation("Your pain at its worst cannot be lower than your pain right now")
 
 
-def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...]) -> type[StepForm]:
+def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...], base: type[StepForm] = StepForm) -> type[StepForm]:
     """Build a page of yes/no safety questions, one radio group per question."""
     fields = {
         question.code: ChoiceField(
@@ -249,11 +249,23 @@ def _safety_form(name: str, questions: tuple[RedFlagQuestion, ...]) -> type[Step
         )
         for question in questions
     }
-    return type(name, (StepForm,), fields)
+    return type(name, (base,), fields)
 
 
-NerveSymptomsForm = _safety_form("NerveSymptomsForm", EMERGENCY_QUESTIONS)
-GeneralHealthForm = _safety_form("GeneralHealthForm", URGENT_QUESTIONS)
+class AskedQuestionsForm(StepForm):
+    """A page of safety questions that keeps only those that fit the patient's problem (`asked`, by
+    code: intake.triage.questions_for), in its questions' order."""
+
+    def __init__(self, *args, asked: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in list(self):
+            if field.name != "csrf_token" and field.name not in asked:
+                del self[field.name]
+
+
+NerveSymptomsForm = _safety_form("NerveSymptomsForm", CAUDA_EQUINA_QUESTIONS)
+YourProblemForm = _safety_form("YourProblemForm", tuple(question for question in QUESTIONS if question.page is Page.PROBLEM), AskedQuestionsForm)
+GeneralHealthForm = _safety_form("GeneralHealthForm", tuple(question for question in QUESTIONS if question.page is Page.GENERAL), AskedQuestionsForm)
 
 
 class _YourWordsQuestions(StepForm):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from intake.journey import forms
-from intake.triage import nerve_questions_apply
+from intake.platform.timeutil import age_on, today_in_london
+from intake.triage import Page, Problem, nerve_questions_apply, questions_for
 from intake.triage.free_text import FreeTextMatch, find_in_fields
 
 Answers = dict[str, dict[str, Any]]
@@ -31,6 +33,53 @@ def _nerve_questions_needed(answers: Answers) -> bool:
     return said_yes or wrote_of_nerves or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
 
 
+# The pages of yes/no safety questions, by the key their answers are stored under.
+SAFETY_PAGES = {"nerve_symptoms": Page.CAUDA_EQUINA, "your_problem": Page.PROBLEM, "general_health": Page.GENERAL}
+
+
+def problem_of(answers: Answers, today: date) -> Problem:
+    """What the answers say about the problem that decides which safety questions fit it."""
+    where = answers.get("where_it_hurts", {})
+    born = answers.get("about_you", {}).get("date_of_birth")
+    return Problem(
+        region=where.get("region"),
+        duration=where.get("duration"),
+        onset=where.get("onset"),
+        age=age_on(date.fromisoformat(born), today) if born else None,
+        sensations=frozenset(answers.get("how_it_feels", {}).get("sensations") or ()),
+    )
+
+
+def safety_answers(answers: Answers) -> dict[str, bool]:
+    """Every yes/no safety answer saved, by question code (True for yes)."""
+    return {code: said == "yes" for key in SAFETY_PAGES for code, said in answers.get(key, {}).items()}
+
+
+def questions_asked(answers: Answers, today: date) -> tuple[str, ...]:
+    """The codes of the safety questions these answers call for, on every page, in order."""
+    return tuple(question.code for question in questions_for(problem_of(answers, today), safety_answers(answers)))
+
+
+def _safety_step(slug: str, title: str, form: type[forms.StepForm]) -> Step:
+    """A page of the safety questions that fit the patient's problem (intake.triage.questions_for):
+    it applies when it has a question to ask, and is answered when every one it asks is. The
+    unanswered page is the same for everyone asked the same questions, so it may be kept."""
+    key = slug.replace("-", "_")
+
+    def asked(answers: Answers) -> tuple[str, ...]:
+        problem = problem_of(answers, today_in_london())
+        return tuple(question.code for question in questions_for(problem, safety_answers(answers)) if question.page is SAFETY_PAGES[key])
+
+    def complete(answers: Answers) -> bool:
+        given = answers.get(key)
+        return given is not None and all(code in given for code in asked(answers))
+
+    return Step(
+        slug, title, "Safety questions", form, lambda answers: bool(asked(answers)), complete=complete,
+        from_answers=lambda answers: {"asked": asked(answers)}, variant=asked,
+    )
+
+
 def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """Most forms need nothing from the configuration."""
     return {}
@@ -44,9 +93,10 @@ def _nothing_from_answers(answers: Answers) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Step:
     """One question page: its URL slug, heading, form, when it applies, and what its
-    form needs from the configuration (and, for a page about the patient's own words, from
-    their answers: such a page is complete only when every question it asks now is answered,
-    and is never served from the page cache)."""
+    form needs from the configuration (and, for a page whose questions follow the answers, from
+    their answers: such a page is complete only when every question it asks now is answered, and
+    is served from the page cache only when it names its `variant`, all the unanswered page
+    depends on in the answers)."""
 
     slug: str
     title: str
@@ -56,6 +106,7 @@ class Step:
     options: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_options
     complete: Callable[[Answers], bool] | None = None
     from_answers: Callable[[Answers], dict[str, Any]] = _nothing_from_answers
+    variant: Callable[[Answers], Hashable] | None = None
 
     def build_form(self, config: Mapping[str, Any], answers: Answers | None = None, **kwargs) -> forms.StepForm:
         """Make this page's form with the settings (and answers) it needs."""
@@ -63,8 +114,12 @@ class Step:
 
     @property
     def same_for_everyone(self) -> bool:
-        """Whether the unanswered page is the same for everyone (so it may be cached)."""
-        return self.complete is None
+        """Whether the unanswered page is the same for everyone (with the same `variant`), so it may be cached."""
+        return self.complete is None or self.variant is not None
+
+    def variant_of(self, answers: Answers) -> Hashable:
+        """What the unanswered page depends on in these answers (nothing, for most pages)."""
+        return self.variant(answers) if self.variant else ()
 
     def answered(self, answers: Answers) -> bool:
         """Whether the patient has answered this page (as it stands now)."""
@@ -83,7 +138,7 @@ def words_to_check(answers: Answers, key: str) -> list[tuple[str, FreeTextMatch]
     patient has already answered yes to (nothing more to ask)."""
     source, fields = WORDS_SOURCES[key]
     stored = answers.get(source, {})
-    asked = {code for page in ("nerve_symptoms", "general_health") for code, said in answers.get(page, {}).items() if said == "yes"}
+    asked = {code for code, said in safety_answers(answers).items() if said}
     for earlier, (earlier_source, earlier_fields) in WORDS_SOURCES.items():
         if earlier == key:
             break
@@ -115,7 +170,8 @@ STEPS: tuple[Step, ...] = (
     Step("how-it-feels", "How it feels", "Your symptoms", forms.HowItFeelsForm),
     _words_step("your-words", "Your symptoms"),
     Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
-    Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
+    _safety_step("your-problem", "Questions about your problem", forms.YourProblemForm),
+    _safety_step("general-health", "Your general health", forms.GeneralHealthForm),
     Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm, options=lambda config: {"sites": config["CLINIC_SITES"]}),
     _words_step("your-note", "When and where"),
 )

@@ -115,11 +115,13 @@ def _template(step: Step) -> str:
 
 def _unanswered_step(step: Step, draft: LiveDraft) -> str:
     """A page the patient has not answered yet: the same for everyone who reaches it by the same
-    route on the same day (no answers, no errors), so it is rendered once and reused."""
+    route on the same day and is asked the same questions (no answers, no errors), so it is
+    rendered once and reused."""
     back_url = _back_url(step, draft.answers)
     example_date = _example_date()
-    return current_app.extensions["page_cache"].page((step.slug, back_url, example_date), _template(step), lambda: {
-        "step": step, "form": step.build_form(current_app.config), "back_url": back_url,
+    variant = step.variant_of(draft.answers)
+    return current_app.extensions["page_cache"].page((step.slug, variant, back_url, example_date), _template(step), lambda: {
+        "step": step, "form": step.build_form(current_app.config, draft.answers), "back_url": back_url,
         "timed_out": False, "save_clashed": False, "example_date": example_date, "form_action": request.path,
     })
 
@@ -190,7 +192,7 @@ def care_card(level: str):
     if triage.urgency.value != level:
         return redirect(_next_page(draft.answers), code=303)
     return render_template(
-        "journey/care_card.html", level=level, continue_url=_next_page(draft.answers), reason_codes=[reason.code for reason in triage.reasons]
+        "journey/care_card.html", level=level, continue_url=_next_page(draft.answers), reasons=triage.reasons, advice=triage.advice,
     )
 
 

@@ -17,7 +17,7 @@ from intake.appointments import diary
 from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
-from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
+from intake.journey.journey import Answers, first_unanswered_step, problem_of, questions_asked, relevant_answers, safety_answers
 from intake.journey.words import answered_flags, flags_in_words, with_words_seen, words_ever_flagged
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
@@ -27,7 +27,7 @@ from intake.pages.privacy import PRIVACY_NOTICE
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
-from intake.triage import TriageResult, Urgency, assess
+from intake.triage import ADVICE_RANK, CAUDA_EQUINA_QUESTIONS, TriageResult, Urgency, assess
 from intake.triage.free_text import with_free_text
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -141,7 +141,8 @@ class DraftBusy(Exception):
 
 @dataclass(frozen=True)
 class SavedAnswers:
-    """All the draft's answers after a save, and the urgency they raised it to, if they did."""
+    """All the draft's answers after a save, and, when they made its care card more pressing (a
+    new card, or same-day help in place of a GP today), the urgency of that card."""
 
     answers: Answers
     raised_to: Urgency | None
@@ -154,8 +155,8 @@ def save_answers(
 
     One UPDATE, made only if the draft is as it was read: if another page of the same draft
     (another tab) was saved in between, the draft is read again and the answers merged anew,
-    so both pages keep their answers. Reports the new urgency when these answers raised it,
-    because the patient must then see its care card before anything else. The caller commits.
+    so both pages keep their answers. Reports the new urgency when these answers made the care
+    card more pressing, because the patient must then see it before anything else. The caller commits.
     """
     for _ in range(SAVE_ATTEMPTS):
         merged = {**draft.answers, key: answers}
@@ -166,9 +167,9 @@ def save_answers(
             "answers": merged, "saved_at": max(now, draft.updated_at + MOMENT), "expires_at": now + lifetime,
         }).rowcount
         if saved:
-            before = triage_answers(draft.answers, today).urgency
-            after = triage_answers(merged, today).urgency
-            return SavedAnswers(merged, after if URGENCY_RANK[after] > URGENCY_RANK[before] else None)
+            before, after = triage_answers(draft.answers, today), triage_answers(merged, today)
+            raised = ADVICE_RANK[after.advice] > ADVICE_RANK[before.advice]  # a more pressing card, even at the same urgency
+            return SavedAnswers(merged, after.urgency if raised else None)
         draft = read_draft(draft.id, now)
         if draft is None:
             raise DraftGone(key)
@@ -212,23 +213,21 @@ def purge_expired_drafts(now: datetime) -> int:
     return db.session.execute(PURGE_EXPIRED, {"now": now}).rowcount or 0
 
 
-def _safety_answers(answers: Answers) -> dict[str, bool]:
-    """Collect the yes/no safety answers given on the pages that apply."""
-    safety: dict[str, bool] = {}
-    for key in ("nerve_symptoms", "general_health"):
-        for code, value in answers.get(key, {}).items():
-            safety[code] = value == "yes"
-    return safety
+def _safety_answers(raw_answers: Answers, today: date) -> dict[str, bool]:
+    """The yes/no safety answers to the questions asked now, on the pages that apply: an answer
+    kept from before the patient changed their problem, to a question it no longer calls for, is left out."""
+    asked = {*questions_asked(raw_answers, today), *(question.code for question in CAUDA_EQUINA_QUESTIONS)}
+    return {code: said for code, said in safety_answers(relevant_answers(raw_answers)).items() if code in asked}
 
 
 def triage_answers(raw_answers: Answers, today: date) -> TriageResult:
     """Work out the urgency of the answers given so far, the red flags in the patient's words included."""
-    answers = relevant_answers(raw_answers)
-    where = answers.get("where_it_hurts", {})
-    born = answers.get("about_you", {}).get("date_of_birth")
-    age = age_on(date.fromisoformat(born), today) if born else None
-    ticked = assess(_safety_answers(answers), region=where.get("region"), duration=where.get("duration"), onset=where.get("onset"), age=age)
-    return with_free_text(ticked, answered_flags(answers))
+    problem = problem_of(raw_answers, today)
+    ticked = assess(
+        _safety_answers(raw_answers, today), region=problem.region, duration=problem.duration, onset=problem.onset,
+        age=problem.age, sensations=problem.sensations,
+    )
+    return with_free_text(ticked, answered_flags(relevant_answers(raw_answers)))
 
 
 def find_request_by_submission_key(key: str) -> AssessmentRequest | None:
@@ -253,7 +252,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         status="new",
         urgency=triage.urgency.value,
         urgency_rank=2 - URGENCY_RANK[triage.urgency],
-        urgency_reasons=[{"code": reason.code, "text": reason.text} for reason in triage.reasons],
+        urgency_reasons=[{"code": reason.code, "text": reason.text, "advice": reason.advice.value} for reason in triage.reasons],
         soft_flags=[{"code": flag.code, "text": flag.text} for flag in triage.soft_flags],
         free_text_flags=flags_in_words(draft.answers),
         first_name=about["first_name"],
@@ -273,7 +272,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         sensations=list(feels.get("sensations") or []),
         description=feels.get("description") or "",
         goals=feels.get("goals") or "",
-        safety_answers=_safety_answers(answers),
+        safety_answers=_safety_answers(draft.answers, today),
         site_code=when["site"],
         available_days=list(when["days"]),
         available_times=list(when["times"]),

@@ -95,6 +95,25 @@ class RequestDetails:
         """Copy the fields the emails use from any object that has them (a stored request)."""
         return cls(**{name.name: getattr(stored, name.name) for name in fields(cls)})
 
+    @property
+    def care_card(self) -> str | None:
+        """The care card the patient was shown (vocabulary.CARE_CARDS), None when routine."""
+        return care_card_of(self.urgency, self.urgency_reasons)
+
+
+# The card of a flagged request stored before each reason kept its own.
+CARD_OF_URGENCY = {"emergency": "emergency", "urgent": "gp_today"}
+CARD_ORDER = ("emergency", "same_day", "gp_today")
+
+
+def care_card_of(urgency: str, reasons: Sequence[dict[str, str]]) -> str | None:
+    """The most pressing care card of a request's reasons (each with its `advice`), or, for reasons
+    stored before they kept one, the card its urgency showed then."""
+    if urgency not in CARD_OF_URGENCY:
+        return None
+    kept = {reason.get("advice") for reason in reasons}
+    return next((card for card in CARD_ORDER if card in kept), CARD_OF_URGENCY[urgency])
+
 
 @dataclass(frozen=True)
 class AppointmentDetails:
@@ -123,10 +142,11 @@ class PatientFacing:
 
     reference: str
     urgency: str
+    care_card: str | None = None
 
     @classmethod
     def of(cls, request: RequestDetails) -> PatientFacing:
-        return cls(reference=request.reference, urgency=request.urgency)
+        return cls(reference=request.reference, urgency=request.urgency, care_card=request.care_card)
 
 
 class ArticleLink(Protocol):

@@ -37,7 +37,7 @@ from intake.waitlist.services import WaitlistRules
 from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
 from intake.staff.models import StaffUser
 from intake.staff.sign_in import SESSION_SECOND_FACTOR, SESSION_SEEN
-from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
+from intake.triage import QUESTIONS
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 ALL_ROLES = ("reception", "clinician", "admin")
@@ -223,8 +223,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
         site_names={site.code: site.name for site in config["CLINIC_SITES"]},
         can_book=booked is None and not stored.erased and "booked" in services.TRANSITIONS[stored.status],
         statuses=services.STATUS_WORDS,
-        emergency_questions=EMERGENCY_QUESTIONS,
-        urgent_questions=URGENT_QUESTIONS,
+        safety_questions=QUESTIONS,
         steps=STEPS,
         london=LONDON,
     ), status

@@ -1,23 +1,32 @@
 """Red-flag triage: which safety questions to ask, and how urgent a request is. Pure Python."""
 
-from intake.triage.red_flags import (
-    EMERGENCY_QUESTIONS,
-    URGENT_QUESTIONS,
-    Reason,
+from intake.triage.questions import (
+    ADVICE_RANK,
+    CAUDA_EQUINA_QUESTIONS,
+    QUESTIONS,
+    QUESTIONS_BY_CODE,
+    Advice,
+    Page,
+    Problem,
     RedFlagQuestion,
-    TriageResult,
-    Urgency,
-    assess,
     nerve_questions_apply,
+    questions_for,
 )
+from intake.triage.red_flags import Reason, TriageResult, Urgency, assess
 
 __all__ = [
-    "EMERGENCY_QUESTIONS",
-    "URGENT_QUESTIONS",
+    "ADVICE_RANK",
+    "CAUDA_EQUINA_QUESTIONS",
+    "QUESTIONS",
+    "QUESTIONS_BY_CODE",
+    "Advice",
+    "Page",
+    "Problem",
     "Reason",
     "RedFlagQuestion",
     "TriageResult",
     "Urgency",
     "assess",
     "nerve_questions_apply",
+    "questions_for",
 ]

@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from intake.triage.free_text_patterns import CATEGORIES, MULTI_WORD, SPELLING, Category
+from intake.triage.questions import QUESTIONS_BY_CODE, Advice
 from intake.triage.red_flags import Reason, TriageResult, Urgency
 
 CLAUSE = "|"
@@ -258,6 +259,19 @@ def flag_level(flag: AnsweredFlag) -> Urgency | None:
     return Urgency.URGENT if level is Urgency.EMERGENCY else None
 
 
+def flag_advice(flag: AnsweredFlag) -> Advice | None:
+    """The care card a flag in the patient's words leads to (None: no card, see flag_level): 999 or
+    A&E for a yes to an emergency sign; for a yes to another sign, the card of the safety question
+    it matches (a painful swollen calf: help the same day); otherwise a GP today."""
+    level = flag_level(flag)
+    if level is None:
+        return None
+    if level is Urgency.EMERGENCY:
+        return Advice.EMERGENCY
+    question = QUESTIONS_BY_CODE.get(flag.category)
+    return question.advice if flag.answer and question is not None else Advice.GP_TODAY
+
+
 def strongest(levels: Sequence[Urgency | None]) -> Urgency:
     """The most urgent of some levels (routine when there are none)."""
     order = (Urgency.EMERGENCY, Urgency.URGENT)
@@ -274,7 +288,7 @@ def with_free_text(result: TriageResult, flags: Sequence[AnsweredFlag]) -> Triag
             continue
         level = flag_level(flag)
         said = "yes" if flag.answer else "no"
-        reason = Reason(f"words_{flag.category}", f"{category(flag.category).reason} (asked directly, they answered {said})")
+        reason = Reason(f"words_{flag.category}", f"{category(flag.category).reason} (asked directly, they answered {said})", flag_advice(flag))
         (reasons if level else soft_flags).append(reason)
         levels.append(level)
     return TriageResult(urgency=strongest(levels), reasons=tuple(reasons), soft_flags=tuple(soft_flags))

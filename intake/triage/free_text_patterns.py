@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from intake.triage.red_flags import EMERGENCY_QUESTIONS, URGENT_QUESTIONS, Urgency
+from intake.triage.questions import QUESTIONS_BY_CODE
+from intake.triage.red_flags import Urgency
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def _one(pattern: str) -> re.Pattern[str]:
 
 def _asked(code: str) -> tuple[str, str]:
     """The question (and hint) of the safety question with this code."""
-    question = next(question for question in EMERGENCY_QUESTIONS + URGENT_QUESTIONS if question.code == code)
+    question = QUESTIONS_BY_CODE[code]
     return question.question, question.hint
 
 
@@ -190,29 +191,22 @@ CATEGORIES: tuple[Category, ...] = (
         r"double vision|seeing double|see double|slurr\w*", r"(?:cant|difficulty|trouble) ~1(?:speak\w*|talk\w*|swallow\w*|get my words out|find my words)",
         r"words ~3(?:jumbled|muddled)", r"face ~3(?:numb|droop\w*|tingle|dropp\w*|fallen|lopsided)", r"(?:numb|droop\w*|tingle) ~3face",
         r"drop attacks?|blacked out|blacking out|black outs?|blackouts?|passed out|passing out|fainted|fainting", r"(?:lost|losing|no) coordination",
-    ), question=(
-        "Have you had a sudden, severe headache unlike any before, or new double vision, slurred speech, trouble swallowing, "
-        "numbness in your face or sudden falls?"
     )),
     _category("neck_dizzy", E, "Their words may describe new dizziness or loss of coordination with neck pain", _p(
         r"dizz\w*|vertigo|room ~2spin\w*|lightheaded|light headed",
-    ), needs=_one(r"neck"), question="Along with your neck pain, have you had new dizziness or lost your coordination?",
-        ordinary=_one(r"stand up|standing up|get up|getting up|quickly|too fast|hungry|hangover|hungover")),
+    ), needs=_one(r"neck"), ordinary=_one(r"stand up|standing up|get up|getting up|quickly|too fast|hungry|hangover|hungover")),
     _category("head_injury", E, "Their words may describe a head injury with the neck pain", _p(
         r"(?:hit|banged|bumped|knocked|smacked|whacked|cracked) ~2head", r"head (?:injury|injuries|knock)", r"concuss\w*", r"knocked (?:out|unconscious)",
-    ), needs=_one(r"neck"), question="Did your neck pain start when you hit or hurt your head?"),
+    ), needs=_one(r"neck")),
     _category("meningitis", E, "Their words may describe a stiff neck with fever, a rash or light hurting their eyes", _p(
         r"neck ~3stiff\w*", r"stiff\w* ~1neck", r"cant (?:bend|move|put|touch) ~2(?:chin|head forward)",
-    ), needs=_one(r"fever|rash|light (?:hurts|hurt|bothers)|cant (?:stand|bear|look at|cope with) (?:the )?light|sensitive to (?:the )?light|light sensitiv\w*|photophob\w*|temp\w*"),
-        question="Do you have a stiff neck together with a high temperature, a rash, or eyes that hurt in bright light?"),
+    ), needs=_one(r"fever|rash|light (?:hurts|hurt|bothers)|cant (?:stand|bear|look at|cope with) (?:the )?light|sensitive to (?:the )?light|light sensitiv\w*|photophob\w*|temp\w*")),
     _category("chest", E, "Their words may describe chest pain or breathlessness", _p(
         r"chest ~2(?:pain\w*|tight\w*|hurts?|hurting|pressure|heavy|heaviness|crushing|squeez\w*|aches?|aching)",
         r"(?:pain\w*|tight\w*|pressure|crushing|heaviness|squeez\w*) ~3chest", r"breathless\w*",
         r"cant ~1(?:breathe|catch my breath|get my breath)", r"difficulty ~1breath\w*", r"trouble breath\w*",
         r"(?:arm|shoulder) and jaw|jaw and (?:left )?arm",
-    ), ordinary=_one(r"muscle|pecs?|pectoral\w*|bench|press ?ups?|costochondr\w*"),
-        question="Do you have chest pain or tightness, or are you short of breath?",
-        hint="Or pain spreading to your arm or jaw, or sweating with the pain."),
+    ), ordinary=_one(r"muscle|pecs?|pectoral\w*|bench|press ?ups?|costochondr\w*")),
     _category("cancer_history", U, "Their words mention cancer", _p(
         r"cancer\w*|tumou?r\w*|malignan\w*|chemo\w*|radiotherapy|leuka?emia|lymphoma|myeloma|metasta\w*|secondaries|carcinoma|sarcoma|melanoma|oncolog\w*",
         r"the big c",
@@ -247,29 +241,24 @@ CATEGORIES: tuple[Category, ...] = (
     )),
     _category("calf_clot", U, "Their words may describe a swollen, hot or red calf (possible clot)", _p(
         r"calf ~4(?:swollen|swell\w*|hot|warm|red|puffy|bigger)", r"(?:swollen|swell\w*|hot|warm|red|puffy) ~3calf", r"dvt|clot|thrombo\w*",
-    ), ordinary=_one(r"hot water|heat pack|hot bath|hot pack|wheat bag|ice|massage"),
-        question="Is one of your calves or lower legs painful and swollen, warm or red?",
-        hint="It matters most after an operation, a plaster cast, a long journey, pregnancy or being laid up."),
+    ), ordinary=_one(r"hot water|heat pack|hot bath|hot pack|wheat bag|ice|massage")),
     _category("hot_joint", U, "Their words may describe a hot, swollen joint", _p(
         r"(?:hot|warm) ~3(?:and )?(?:swollen|swell\w*)", r"(?:swollen|swell\w*) ~3(?:hot|warm)",
     ), needs=_one(r"knees?|ankles?|elbows?|wrists?|hips?|shoulders?|joints?|toes?|fingers?|knuckles?"),
-        ordinary=_one(r"hot water|heat|hot bath|hot pack|wheat bag|weather|summer|sun"),
-        question="Is the joint hot, red and swollen, and do you have a high temperature or feel unwell?"),
+        ordinary=_one(r"hot water|heat|hot bath|hot pack|wheat bag|weather|summer|sun")),
     _category("cord_signs", U, "Their words may describe clumsy hands, unsteady walking, or both arms or hands numb", _p(
         r"clums\w*", r"drop\w* (?:things|stuff|cups|my cup|objects|my phone)", r"(?:cant|difficulty|trouble|struggl\w*|fiddly) ~3buttons",
         r"(?:cant|difficulty|trouble|struggl\w*) ~2(?:writ\w*|hold a pen|hold my pen)",
         r"both (?:hands|arms) ~4(?:numb|tingle|pinsneedles|weak\w*|dead)", r"(?:numb|tingle|pinsneedles|weak\w*|dead) ~4both (?:hands|arms)",
         r"(?:hands|arms) ~3(?:numb|tingle|pinsneedles|dead|weak)", r"(?:numb|tingle|pinsneedles) ~3(?:hands|arms)",
         r"(?:unsteady|off balance|wobbly) ~3(?:feet|walking|legs)", r"walk\w* ~3drunk",
-    ), ordinary=_one(r"cycl\w*|bike|riding|typing|phone|carpal|sleep\w*|asleep|night|gym|push ?ups|press ?ups|weights"),
-        question="Have your hands become clumsy (for example with buttons or writing), is your walking unsteady, or are both arms or both hands numb or tingling?"),
+    ), ordinary=_one(r"cycl\w*|bike|riding|typing|phone|carpal|sleep\w*|asleep|night|gym|push ?ups|press ?ups|weights")),
     _category("wound", U, "Their words may describe a problem with a surgical wound", _p(
         r"(?:wound|scar|stitches|incision|staples|op site|operation site|dressing) ~4(?:ooz\w*|weep\w*|pus|infect\w*|open\w*|split\w*|gaping|smell\w*|hot|red|discharg\w*|leak\w*)",
         r"infect\w* ~3(?:wound|scar|stitches|incision)",
-    ), question="Since your operation, is the wound red, hot, oozing or opening, or have you had a high temperature?"),
+    )),
     _category("injury_severe", U, "Their words may describe not taking weight on the leg, or a joint out of shape, after an injury", _p(
         r"cant ~2(?:put|take|bear|stand) ~3weight", r"cant (?:stand|put my foot down) on it", r"bones? ~3(?:sticking|poking) out",
         r"(?:looks|look|is|went|gone|looked) ~2(?:deformed|out of place|the wrong shape|wonky|at a funny angle|misshapen)",
-    ), ordinary=_one(r"years ago|last year|used to|when i was"),
-        question="Since the injury, are you unable to take any weight on your leg, or does the joint look out of shape?"),
+    ), ordinary=_one(r"years ago|last year|used to|when i was")),
 )

@@ -1,9 +1,9 @@
-"""Safety (red-flag) questions and the urgency they lead to.
+"""The urgency a request's safety answers lead to (shared/CLINICAL.md).
 
-Follows shared/CLINICAL.md: any sign of possible cauda equina syndrome is an emergency
-(A&E now or 999); other signs of serious disease need same-day medical advice (urgent);
-new back pain under 20 or over 50 is a soft flag shown to clinicians without a care card.
-No Flask or database imports, so every combination can be tested directly.
+Only the answers to the questions asked count (intake.triage.questions); an emergency yes always
+does. The most pressing care card of the reasons decides the urgency: 999 or A&E now makes an
+emergency, same-day help or a GP today an urgent request; some answers are soft flags, for a
+clinician to see without a card. No Flask or database imports.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from intake.triage.questions import (
+    ADVICE_RANK, NEW_PAIN_DURATIONS, OLDER_THAN, QUESTIONS, QUESTIONS_BY_CODE, Advice, Problem, questions_for, spinal,
+)
 
 
 class Urgency(StrEnum):
@@ -22,21 +26,13 @@ class Urgency(StrEnum):
 
 
 @dataclass(frozen=True)
-class RedFlagQuestion:
-    """A yes/no safety question, with the reason recorded when the answer is yes."""
-
-    code: str
-    question: str
-    hint: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Reason:
-    """Why a request was flagged, as a stable code and words for the clinic."""
+    """Why a request was flagged: a stable code, words for the clinic, and the care card it
+    leads to (None for a soft flag, which is for a clinician and shows the patient no card)."""
 
     code: str
     text: str
+    advice: Advice | None = None
 
 
 @dataclass(frozen=True)
@@ -47,118 +43,18 @@ class TriageResult:
     reasons: tuple[Reason, ...]
     soft_flags: tuple[Reason, ...]
 
+    @property
+    def advice(self) -> Advice | None:
+        """The most pressing care card of the reasons (None when nothing needs one)."""
+        return max((reason.advice for reason in self.reasons), key=ADVICE_RANK.__getitem__, default=None)
 
-EMERGENCY_QUESTIONS: tuple[RedFlagQuestion, ...] = (
-    RedFlagQuestion(
-        code="saddle_numbness",
-        question=(
-            "Do you have numbness or pins and needles between your legs, around your genitals "
-            "or back passage, or in your buttocks?"
-        ),
-        hint="This includes things feeling different when you wipe after going to the toilet.",
-        reason="Numbness or pins and needles in the saddle area",
-    ),
-    RedFlagQuestion(
-        code="bladder_change",
-        question=(
-            "Have you recently had trouble starting to pee or controlling it, not felt when "
-            "your bladder is full, or leaked pee?"
-        ),
-        hint="",
-        reason="New bladder problems",
-    ),
-    RedFlagQuestion(
-        code="bowel_change",
-        question="Have you recently lost control of your bowels, or not felt yourself having a poo?",
-        hint="",
-        reason="New loss of bowel control or feeling",
-    ),
-    RedFlagQuestion(
-        code="sexual_change",
-        question="Have you recently noticed new problems with sex, or a change in feeling in your genitals?",
-        hint="",
-        reason="New problems with sexual function or sensation",
-    ),
-    RedFlagQuestion(
-        code="leg_weakness",
-        question=(
-            "Is weakness in your leg getting worse, are both legs numb or weak, or have you "
-            "recently found it hard to walk?"
-        ),
-        hint="",
-        reason="Worsening leg weakness, both legs affected, or new difficulty walking",
-    ),
-)
 
-URGENT_QUESTIONS: tuple[RedFlagQuestion, ...] = (
-    RedFlagQuestion(
-        code="cancer_history",
-        question="Have you ever had cancer?",
-        hint="",
-        reason="History of cancer",
-    ),
-    RedFlagQuestion(
-        code="weight_loss",
-        question="Have you lost weight recently without trying to?",
-        hint="",
-        reason="Unexplained weight loss",
-    ),
-    RedFlagQuestion(
-        code="fever_unwell",
-        question="Since the pain started, have you had a high temperature, shivers or felt generally unwell?",
-        hint="",
-        reason="Fever, chills or feeling generally unwell",
-    ),
-    RedFlagQuestion(
-        code="weak_immunity",
-        question="Do you have a weakened immune system?",
-        hint=(
-            "For example because of chemotherapy, an organ transplant, HIV, or medicines that "
-            "lower your immunity."
-        ),
-        reason="Weakened immune system",
-    ),
-    RedFlagQuestion(
-        code="injected_drugs",
-        question="Have you injected drugs recently?",
-        hint="We ask everyone this because it changes how soon you should be seen. Your answer is kept confidential.",
-        reason="Recent injection drug use",
-    ),
-    RedFlagQuestion(
-        code="major_trauma",
-        question="Did the pain start after a serious fall or accident?",
-        hint="For example a road accident, or a fall from a height or down stairs.",
-        reason="Pain started after a significant fall or accident",
-    ),
-    RedFlagQuestion(
-        code="fragile_bones",
-        question="Do you have osteoporosis (thin bones), or have you taken steroid tablets for 3 months or more?",
-        hint="",
-        reason="",  # Only a flag together with an injury: see assess().
-    ),
-    RedFlagQuestion(
-        code="night_pain",
-        question="Is your pain there all the time, worse at night, and not eased by resting or changing position?",
-        hint="",
-        reason="Constant pain, worse at night, not eased by rest",
-    ),
-)
-
-# Regions where back or leg symptoms make the cauda equina questions relevant. "other"
-# is included because we cannot rule the back or legs out.
-BACK_OR_LEG_REGIONS = frozenset({"lower_back", "upper_back", "hip", "knee", "ankle_foot", "other"})
 BACK_REGIONS = frozenset({"lower_back", "upper_back"})
-NERVE_SENSATIONS = frozenset({"spreading_pain", "numbness", "pins_and_needles", "weakness"})
-NEW_PAIN_DURATIONS = frozenset({"under_2_weeks", "2_to_6_weeks", "6_to_12_weeks"})
 MINOR_INJURY_WITH_FRAGILE_BONES = Reason(
     code="fragile_bones_injury",
-    text="Pain started after an injury in someone with osteoporosis or long-term steroid use",
+    text=QUESTIONS_BY_CODE["fragile_bones"].reason,
+    advice=Advice.GP_TODAY,
 )
-
-
-def nerve_questions_apply(region: str | None, sensations: Iterable[str]) -> bool:
-    """Return True when the patient must be asked the cauda equina (emergency) questions."""
-    return region in BACK_OR_LEG_REGIONS or bool(NERVE_SENSATIONS.intersection(sensations))
 
 
 def assess(
@@ -168,30 +64,50 @@ def assess(
     duration: str | None,
     onset: str | None,
     age: int | None,
+    sensations: Iterable[str] = (),
 ) -> TriageResult:
     """Work out a request's urgency from its safety answers and symptom context.
 
-    `answers` maps question codes to True (yes), False (no) or None (not asked).
+    `answers` maps question codes to True (yes), False (no) or None (not asked). Only the answers
+    to questions asked (`questions_for`) count, so an answer kept from before a change of problem
+    does not flag a request its question no longer fits; an emergency yes always counts.
     """
-    emergency = tuple(
-        Reason(question.code, question.reason) for question in EMERGENCY_QUESTIONS if answers.get(question.code) is True
-    )
-    urgent = [
-        Reason(question.code, question.reason)
-        for question in URGENT_QUESTIONS
-        if question.reason and answers.get(question.code) is True
-    ]
-    if answers.get("fragile_bones") is True and onset == "injury":
-        urgent.append(MINOR_INJURY_WITH_FRAGILE_BONES)
+    problem = Problem(region, duration, onset, age, frozenset(sensations))
+    said_yes = {question.code for question in questions_for(problem, answers) if answers.get(question.code) is True}
+    reasons: list[Reason] = []
+    soft_flags: list[Reason] = []
+    for question in QUESTIONS:
+        if question.code not in said_yes:
+            continue
+        if question.code == "fragile_bones":
+            reasons.append(MINOR_INJURY_WITH_FRAGILE_BONES)
+        elif question.code == "hot_joint":
+            _hot_joint(reasons, soft_flags, fever="fever_unwell" in said_yes, injured=onset == "injury")
+        elif question.code == "cancer_history" and not spinal(problem):
+            soft_flags.append(Reason("cancer_history_new_pain", f"History of cancer, with new pain at age {age}"))
+        else:
+            reasons.append(Reason(question.code, question.reason, question.advice))
+    reasons.sort(key=lambda reason: reason.advice is not Advice.EMERGENCY)  # emergency reasons first, each group in question order
 
-    soft_flags: tuple[Reason, ...] = ()
-    if region in BACK_REGIONS and duration in NEW_PAIN_DURATIONS and age is not None and (age < 20 or age > 50):
-        soft_flags = (Reason("new_back_pain_age", f"New back pain at age {age} (under 20 or over 50)"),)
+    if region in BACK_REGIONS and duration in NEW_PAIN_DURATIONS and age is not None and (age < 20 or age > OLDER_THAN):
+        soft_flags.insert(0, Reason("new_back_pain_age", f"New back pain at age {age} (under 20 or over 50)"))
 
-    if emergency:
+    if any(reason.advice is Advice.EMERGENCY for reason in reasons):
         urgency = Urgency.EMERGENCY
-    elif urgent:
+    elif reasons:
         urgency = Urgency.URGENT
     else:
         urgency = Urgency.ROUTINE
-    return TriageResult(urgency=urgency, reasons=emergency + tuple(urgent), soft_flags=soft_flags)
+    return TriageResult(urgency=urgency, reasons=tuple(reasons), soft_flags=tuple(soft_flags))
+
+
+def _hot_joint(reasons: list[Reason], soft_flags: list[Reason], *, fever: bool, injured: bool) -> None:
+    """A hot, red, swollen joint: with fever or feeling unwell it may be infected (same day); without,
+    it still needs a doctor today (infection cannot be ruled out, or gout); straight after an injury
+    heat and swelling are expected, so without fever it is for the clinician to see."""
+    if fever:
+        reasons.append(Reason("hot_joint", "Hot, red, swollen joint with fever or feeling unwell (possible joint infection)", Advice.SAME_DAY))
+    elif not injured:
+        reasons.append(Reason("hot_joint", "Hot, red, swollen joint without an injury", Advice.GP_TODAY))
+    else:
+        soft_flags.append(Reason("hot_joint_after_injury", "Hot, red, swollen joint after an injury, without fever"))

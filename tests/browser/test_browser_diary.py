@@ -10,7 +10,7 @@ import pytest
 
 from tests.factories import STAFF_PASSWORD
 from tests.support.browser import (
-    DESKTOP, STAFF_EMAIL, answer_all_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot, start,
+    DESKTOP, STAFF_EMAIL, answer_safety_pages_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot, start,
 )
 
 TABLET = {"width": 820, "height": 1180}
@@ -52,9 +52,7 @@ def a_patients_request(browser, live_server, first_name: str) -> str:
         go(page, continue_on, page)
         answer_where_and_how(page)
         page.wait_for_url("**/book/nerve-symptoms")
-        for _ in range(2):
-            answer_all_no(page)
-            go(page, continue_on, page)
+        answer_safety_pages_no(page)
         page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
         page.get_by_label("Monday").check()
         page.get_by_label("Morning (8am to 12 noon)").check()

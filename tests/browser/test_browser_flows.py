@@ -10,7 +10,7 @@ import json
 import re
 
 from tests.factories import STAFF_PASSWORD
-from tests.support.browser import STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
+from tests.support.browser import STAFF_EMAIL, VIEWPORTS, answer_safety_pages_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 REFERENCE = re.compile(r"[A-Z2-9]{8}")
 
@@ -199,8 +199,10 @@ def test_the_journey_can_be_completed_with_the_keyboard_alone(page, live_server)
     continue_with_enter(page, log, "Questions about your back, legs, bladder and bowels")
 
     assert answer_no_to_each_question(page, log) == 5
+    continue_with_enter(page, log, "Questions about your problem")
+    assert answer_no_to_each_question(page, log) == 2  # a knee: a hot joint, a swollen calf
     continue_with_enter(page, log, "Your general health")
-    assert answer_no_to_each_question(page, log) == 8
+    assert answer_no_to_each_question(page, log) == 3  # weight loss, fever, night pain: asked of everyone
     continue_with_enter(page, log, "When and where you can come")
 
     choose(page, "Which clinic would you like to go to?", "Riverside", log)
@@ -235,10 +237,7 @@ def send_a_request_as_a_patient(page, live_server) -> str:
     go(page, continue_on, page)
     answer_where_and_how(page)
     page.wait_for_url("**/book/nerve-symptoms")
-    answer_all_no(page)
-    go(page, continue_on, page)
-    answer_all_no(page)
-    go(page, continue_on, page)
+    answer_safety_pages_no(page)
     page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
     page.get_by_label("Monday").check()
     page.get_by_label("Morning (8am to 12 noon)").check()
@@ -295,10 +294,7 @@ def test_the_journey_works_with_javascript_switched_off(browser, live_server):
         fill_about_you(page)
         continue_on(page)
         answer_where_and_how(page)
-        answer_all_no(page)
-        continue_on(page)
-        answer_all_no(page)
-        continue_on(page)
+        answer_safety_pages_no(page)
         page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
         page.get_by_label("Monday").check()
         page.get_by_label("Morning (8am to 12 noon)").check()

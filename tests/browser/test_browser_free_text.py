@@ -67,6 +67,6 @@ def test_with_the_keyboard_alone_and_javascript_off_no_continues_to_the_urgent_c
         assert page.get_by_role("heading", name="Questions about your back, legs, bladder and bowels").is_visible()
         answer_all_no(page)
         continue_on(page)
-        assert page.get_by_role("heading", name="Your general health").is_visible()
+        assert page.get_by_role("heading", name="Questions about your problem").is_visible()
     finally:
         context.close()

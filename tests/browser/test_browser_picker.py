@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.browser import PHONE, answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
+from tests.support.browser import PHONE, answer_safety_pages_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 
 def tab_to(page, predicate_js: str, limit: int = 120) -> None:
@@ -39,9 +39,7 @@ def test_a_time_is_chosen_and_booked_with_the_keyboard_alone_on_a_phone(browser,
         fill_about_you(page)
         continue_on(page)
         answer_where_and_how(page)
-        for _ in range(2):
-            answer_all_no(page)
-            continue_on(page)
+        answer_safety_pages_no(page)
         page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
         page.get_by_label("Wednesday").check()
         page.get_by_label("Afternoon (12 noon to 5pm)").check()

@@ -213,9 +213,9 @@ def test_anything_posted_to_the_words_page_is_refused_or_stored_as_yes_or_no_nev
     check()
 
 
-def test_an_emergency_sign_that_is_not_about_the_spine_gets_the_plain_emergency_card(patient):
+def test_an_emergency_sign_that_is_not_about_the_spine_gets_an_emergency_card_about_that_sign(patient):
     to_how_it_feels(patient, "Crushing pain in my chest since this morning")
     response = patient.answer("your-words", {"chest": "yes"})
     assert response.headers["Location"].endswith("/book/advice/emergency")
     card = page(patient, "/book/advice/emergency")
-    assert "Go to A&E now or call 999" in card and "serious problem" in card and "cauda equina" not in card
+    assert "Go to A&E now or call 999" in card and "heart or lungs" in card and "cauda equina" not in card

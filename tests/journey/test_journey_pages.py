@@ -143,7 +143,7 @@ def test_nerve_questions_are_skipped_for_a_shoulder_without_nerve_symptoms(clien
     patient.answer("about-you", answers["about-you"])
     patient.answer("where-it-hurts", {**answers["where-it-hurts"], "region": "shoulder"})
     response = patient.answer("how-it-feels", answers["how-it-feels"])
-    assert response.headers["Location"].endswith("/book/general-health")
+    assert response.headers["Location"].endswith("/book/your-problem")
     assert client.get("/book/nerve-symptoms").status_code == 303
 
 
@@ -168,22 +168,22 @@ def test_an_emergency_answer_shows_the_immediate_action_card_before_anything_els
     assert "care-card--emergency" in card
     assert "Go to A&amp;E now or call 999" in card
     assert "Do not wait for a physiotherapy appointment" in card
-    assert 'href="/book/general-health"' in card
+    assert 'href="/book/your-problem"' in card
 
-    for slug in ("general-health", "when-and-where"):
+    for slug in ("your-problem", "general-health", "when-and-where"):
         patient.answer(slug, answers[slug])
     reference = re.search(r"confirmation/(\w+)", patient.submit().headers["Location"]).group(1)
     [stored] = stored_requests(app)
     assert stored.urgency == "emergency"
-    assert stored.urgency_reasons == [{"code": "bladder_change", "text": "New bladder problems"}]
+    assert stored.urgency_reasons == [{"code": "bladder_change", "text": "New bladder problems", "advice": "emergency"}]
     confirmation = client.get(f"/book/confirmation/{reference}").get_data(as_text=True)
     assert "care-card--emergency" in confirmation
 
 
 def test_an_urgent_answer_shows_the_gp_or_111_card(app, client, patient):
-    """A history of cancer leads to same-day medical advice and an urgent request."""
+    """A history of cancer with back pain leads to medical advice today and an urgent request."""
     patient.start()
-    answers = valid_answers()
+    answers = valid_answers(where_it_hurts={"region": "lower_back"})
     for slug in ("about-you", "where-it-hurts", "how-it-feels", "nerve-symptoms"):
         patient.answer(slug, answers[slug])
     response = patient.answer("general-health", {**answers["general-health"], "cancer_history": "yes"})
@@ -197,7 +197,7 @@ def test_an_urgent_answer_shows_the_gp_or_111_card(app, client, patient):
     assert "care-card--urgent" in confirmation and "speak to a GP or NHS 111 today" in confirmation
     [stored] = stored_requests(app)
     assert stored.urgency == "urgent"
-    assert stored.urgency_reasons == [{"code": "cancer_history", "text": "History of cancer"}]
+    assert stored.urgency_reasons == [{"code": "cancer_history", "text": "History of cancer", "advice": "gp_today"}]
 
 
 def test_an_emergency_is_not_downgraded_by_later_urgent_answers(app, patient):
@@ -321,9 +321,11 @@ def test_two_patients_in_two_browsers_get_two_requests(app):
 
 
 def test_a_change_that_makes_the_request_urgent_interrupts_with_the_care_card(client, patient):
-    """Urgency can rise from any page: an injury with fragile bones shows the GP / 111 card at once."""
-    patient.answer_all(general_health={"fragile_bones": "yes"})
-    response = patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "onset": "injury"})
+    """Urgency can rise from any page: a hot, swollen knee is expected just after an injury, but
+    without one it needs a doctor today, so changing how it started shows the GP / 111 card at once."""
+    patient.answer_all(where_it_hurts={"onset": "injury"}, your_problem={"hot_joint": "yes"})
+    assert client.get("/book/advice/urgent").status_code == 303  # a soft flag only: no card
+    response = patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "onset": "gradual"})
     assert response.headers["Location"].endswith("/book/advice/urgent")
     assert 'href="/book/check"' in client.get("/book/advice/urgent").get_data(as_text=True)
 

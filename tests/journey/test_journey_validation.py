@@ -11,7 +11,7 @@ from tests.factories import valid_answers, years_ago
 from intake.journey.models import AssessmentRequest, Draft
 from intake.platform.extensions import db
 from intake.platform.timeutil import today_in_london
-from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
+from intake.triage import QUESTIONS_BY_CODE
 from tests.support.pages import shown_answers
 
 PAGES = tuple(valid_answers())
@@ -39,14 +39,17 @@ def date_parts(name: str, boxes: tuple[str, str, str]) -> dict[str, str]:
     return {f"{name}-{part}": value for part, value in zip(("day", "month", "year"), boxes)}
 
 
-def send(patient, slug: str, **changes):
-    """Answer the pages before `slug` correctly, then post `slug` with some answers changed.
+def send(patient, slug: str, before: dict[str, dict] | None = None, **changes):
+    """Answer the pages before `slug` correctly (with the changes to them in `before`, by page),
+    then post `slug` with some answers changed.
 
     Returns the response and the data posted; a change to MISSING leaves that field out.
     """
-    answers = valid_answers()
+    answers = valid_answers(**(before or {}))
     patient.start()
     for earlier in PAGES[: PAGES.index(slug)]:
+        if patient.client.get(f"/book/{earlier}").status_code == 303:
+            continue  # this page does not apply to these answers
         assert patient.answer(earlier, answers[earlier]).status_code == 303
     posted = {name: value for name, value in {**answers[slug], **changes}.items() if value is not MISSING}
     return patient.answer(slug, posted), posted
@@ -325,7 +328,13 @@ def test_sensations_are_optional_and_equal_pain_scores_are_fine(app, patient):
 
 # Safety questions
 
-SAFETY_QUESTIONS = [(slug, code) for slug in ("nerve-symptoms", "general-health") for code in valid_answers()[slug]]
+SAFETY_QUESTIONS = [(slug, code) for slug in ("nerve-symptoms", "your-problem", "general-health") for code in valid_answers()[slug]]
+# A problem each safety question is asked of (somewhere else, after an injury, unless named here).
+ASKED_OF = {
+    **dict.fromkeys(("neck_artery", "neck_dizzy", "meningitis", "head_injury", "cord_signs"), {"where_it_hurts": {"region": "neck", "onset": "injury"}}),
+    "wound": {"where_it_hurts": {"region": "other", "onset": "after_surgery"}},
+    "calf_breathless": {"where_it_hurts": {"region": "knee"}, "your_problem": {"calf_clot": "yes"}},
+}
 
 
 @pytest.mark.parametrize("value", [MISSING, "maybe"], ids=["missing", "maybe"])
@@ -333,9 +342,12 @@ SAFETY_QUESTIONS = [(slug, code) for slug in ("nerve-symptoms", "general-health"
 def test_every_safety_question_needs_a_yes_or_no(patient, slug, code, value):
     """Each red-flag question must be answered yes or no; the message names the question, so
     links in the error summary can be told apart."""
-    question = next(item.question for item in EMERGENCY_QUESTIONS + URGENT_QUESTIONS if item.code == code)
-    response, posted = send(patient, slug, **{code: value})
-    assert_rejected(patient, slug, response, posted, code, f"Select yes or no: {question}")
+    question = QUESTIONS_BY_CODE[code].question
+    before = ASKED_OF.get(code, {"where_it_hurts": {"region": "other", "onset": "injury"}})
+    response, posted = send(patient, slug, before, **{code: value})
+    on_page = {name: answer for name, answer in posted.items() if f'name="{name}"' in response.get_data(as_text=True)}
+    assert code in on_page or value is MISSING
+    assert_rejected(patient, slug, response, on_page, code, f"Select yes or no: {question}")
 
 
 # When and where

@@ -123,6 +123,24 @@ def test_flagged_requests_are_marked_in_the_subject_and_body(mail_app, smtp_serv
     assert advice in body(messages["ada@example.com"], "plain")
 
 
+@pytest.mark.parametrize("reasons", [False, True], ids=["default", "reasons"])
+def test_a_same_day_card_is_named_in_the_clinic_email_and_its_reason_only_where_the_settings_allow(make_app, reasons):
+    """A painful swollen calf after an operation: the clinic reads that the patient was told to get
+    help the same day; the reason, with its card, only with MAIL_CLINIC_URGENCY_REASONS."""
+    app = make_app(OUTBOX_SEND_AFTER_REQUEST=False, MAIL_CLINIC_URGENCY_REASONS=reasons)
+    Patient(app.test_client()).complete(where_it_hurts={"onset": "after_surgery"}, your_problem={"calf_clot": "yes"})
+    messages = {message.kind: message for message in outbox(app)}
+    clinic, patient = messages["clinic_new_request"], messages["patient_acknowledgement"]
+    assert clinic.subject.startswith("[URGENT] ")
+    for body in (clinic.text_body, clinic.html_body):
+        assert "URGENT, SAME DAY: the patient was told to get help today" in body
+        assert "urgent (card shown: help the same day)" in body
+        assert ("Painful calf with swelling, warmth or redness (possible clot) (help the same day)" in body) == reasons
+        assert ("calf" in body.lower()) == reasons
+    for body in (patient.text_body, patient.html_body):
+        assert "some of your answers mean you should get medical help today" in body and "calf" not in body
+
+
 SADDLE_REASON = "Numbness or pins and needles in the saddle area"
 FOOTERS = {
     (False, False): "This email includes only the urgency level (and, when the patient's own words raised a red flag, its level); the reasons for it and the patient's health answers are not included.",

@@ -74,16 +74,34 @@ def test_a_page_showing_saved_answers_is_rendered_for_its_patient_and_never_kept
 
 
 def test_the_back_link_of_a_kept_page_follows_each_patients_route(app):
-    """General health comes after the nerve questions only when those apply."""
-    shoulder, back = started(app), started(app)
-    for patient, region, sensations in ((shoulder, "shoulder", ["stiffness"]), (back, "lower_back", ["numbness"])):
-        patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "region": region})
+    """The questions about a wrist come after the nerve questions only when those apply (numbness):
+    the same questions, kept once for each route."""
+    stiff, numb = started(app), started(app)
+    for patient, sensations in ((stiff, ["stiffness"]), (numb, ["numbness"])):
+        patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "region": "wrist_hand"})
         patient.answer("how-it-feels", {**valid_answers()["how-it-feels"], "sensations": sensations})
-    back.answer("nerve-symptoms", valid_answers()["nerve-symptoms"])
+    numb.answer("nerve-symptoms", valid_answers()["nerve-symptoms"])
 
     for _ in range(2):  # rendered, then reused
-        assert 'class="back-link" href="/book/how-it-feels"' in shoulder.client.get("/book/general-health").get_data(as_text=True)
-        assert 'class="back-link" href="/book/nerve-symptoms"' in back.client.get("/book/general-health").get_data(as_text=True)
+        assert 'class="back-link" href="/book/how-it-feels"' in stiff.client.get("/book/your-problem").get_data(as_text=True)
+        assert 'class="back-link" href="/book/nerve-symptoms"' in numb.client.get("/book/your-problem").get_data(as_text=True)
+
+
+def test_a_kept_safety_page_asks_only_the_questions_of_the_problem_it_was_kept_for(app):
+    """The page of questions about the problem is kept for each set of questions: a knee's is never
+    shown to a neck, nor the other way round."""
+    knee, neck = started(app), started(app)
+    for patient, region in ((knee, "knee"), (neck, "neck")):
+        patient.answer("where-it-hurts", {**valid_answers()["where-it-hurts"], "region": region})
+        patient.answer("how-it-feels", valid_answers()["how-it-feels"])
+    knee.answer("nerve-symptoms", valid_answers()["nerve-symptoms"])
+
+    for _ in range(2):  # rendered, then reused
+        knee_page = knee.client.get("/book/your-problem").get_data(as_text=True)
+        neck_page = neck.client.get("/book/your-problem").get_data(as_text=True)
+        assert 'name="calf_clot"' in knee_page and 'name="neck_dizzy"' not in knee_page
+        assert 'name="neck_dizzy"' in neck_page and 'name="calf_clot"' not in neck_page
+    assert len([key for key in kept_pages(app) if "your-problem" in key]) == 2
 
 
 def test_changing_an_answer_from_the_check_page_links_back_to_it(app):
@@ -95,7 +113,7 @@ def test_changing_an_answer_from_the_check_page_links_back_to_it(app):
 
 def test_the_example_date_is_a_month_ahead_and_moves_on_with_the_calendar(app, monkeypatch):
     fresh = started(app)
-    for page in ("where-it-hurts", "how-it-feels", "nerve-symptoms", "general-health"):
+    for page in ("where-it-hurts", "how-it-feels", "nerve-symptoms", "your-problem", "general-health"):
         fresh.answer(page, valid_answers()[page])
 
     for today in (date(2026, 11, 24), date(2026, 11, 25)):

@@ -22,10 +22,17 @@ from hypothesis import strategies as st
 from intake.clinic import vocabulary
 from intake.journey.journey import STEPS
 from intake.journey.models import AssessmentRequest
+from intake.triage import Page, Problem, questions_for
 from tests.factories import Patient, valid_answers, years_ago
 from tests.support.fuzz import FUZZ, FUZZ_ONE_FIELD, MISSING, SITES, TOKENS, Spec, added, assert_refused_unchanged, choice, cleaned, date_boxes, days_ahead, first, free_text, hostile, is_clean_text, near_examples, newest, other_sessions_token, posts, scalar, state, targets, text_field, typed_date, with_token
 
 NAME_SEPARATORS = " '’.-"
+# The fuzzed patient's problem: somewhere else, after an injury, so most safety questions are asked.
+FUZZED_PROBLEM = {"region": "other", "onset": "injury"}
+SAFETY_PAGE_CODES = {
+    slug: [question.code for question in questions_for(Problem(**FUZZED_PROBLEM)) if question.page is page]
+    for slug, page in (("nerve-symptoms", Page.CAUDA_EQUINA), ("your-problem", Page.PROBLEM), ("general-health", Page.GENERAL))
+}
 
 def checkboxes(choices) -> Spec:
     """A checkbox group: listed codes (ticked twice is fine), or unlisted ones among them."""
@@ -67,8 +74,8 @@ PAGE_FIELDS = {
         "description": free_text(1000),
         "goals": free_text(500),
     },
-    **{slug: {code: choice((("yes", "Yes"), ("no", "No")), ["y", "true", "1", "on"]) for code in valid_answers()[slug]}
-       for slug in ("nerve-symptoms", "general-health")},
+    **{slug: {code: choice((("yes", "Yes"), ("no", "No")), ["y", "true", "1", "on"]) for code in codes}
+       for slug, codes in SAFETY_PAGE_CODES.items()},
     "when-and-where": {
         "site": choice([(code, code) for code in SITES], ["atlantis", "Riverside"]),
         "days": checkboxes(vocabulary.WEEKDAYS),
@@ -117,7 +124,7 @@ def assert_clean_answers(slug: str, stored: dict) -> None:
         "duration": vocabulary.DURATIONS, "onset": vocabulary.ONSETS, "pain_now": vocabulary.PAIN_SCALE,
         "pain_worst": vocabulary.PAIN_SCALE, "sensations": vocabulary.SENSATIONS, "days": vocabulary.WEEKDAYS,
         "times": vocabulary.TIMES_OF_DAY, "site": [(code, code) for code in SITES],
-        **{code: (("yes", "Yes"), ("no", "No")) for code in PAGE_FIELDS["nerve-symptoms"] | PAGE_FIELDS["general-health"]},
+        **{code: (("yes", "Yes"), ("no", "No")) for slug in SAFETY_PAGE_CODES for code in PAGE_FIELDS[slug]},
     }
     for name, value in stored.items():
         if name in choices:
@@ -137,11 +144,10 @@ def assert_clean_answers(slug: str, stored: dict) -> None:
 
 
 def patient_on(app, slug: str) -> Patient:
-    """A patient whose earlier pages are answered (a back problem, so the nerve questions apply)."""
+    """A patient whose earlier pages are answered (FUZZED_PROBLEM, so every safety page applies)."""
     patient = Patient(app.test_client())
     patient.start()
-    answers = valid_answers()
-    answers["where-it-hurts"]["region"] = "lower_back"
+    answers = valid_answers(where_it_hurts=FUZZED_PROBLEM)
     for step in STEPS[: [step.slug for step in STEPS].index(slug)]:
         if step.slug in answers:
             assert patient.answer(step.slug, answers[step.slug]).status_code == 303
@@ -150,7 +156,7 @@ def patient_on(app, slug: str) -> Patient:
 
 # --- the patient's forms ------------------------------------------------------------------
 
-SAME_RULE_PAGES = ("nerve-symptoms", "general-health")  # every question is a yes/no radio group
+SAME_RULE_PAGES = tuple(SAFETY_PAGE_CODES)  # every question is a yes/no radio group
 PAGE_TARGETS = [
     pytest.param(slug, *case.values, id=f"{slug}-{case.id}")
     for slug in PAGE_FIELDS for case in targets(PAGE_FIELDS[slug], per_field=slug not in SAME_RULE_PAGES)

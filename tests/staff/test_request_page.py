@@ -7,8 +7,8 @@ import re
 
 
 from intake.platform.timeutil import utcnow
-from intake.triage import EMERGENCY_QUESTIONS, URGENT_QUESTIONS
-from tests.factories import staff_id, valid_answers
+from intake.triage import CAUDA_EQUINA_QUESTIONS, QUESTIONS, QUESTIONS_BY_CODE
+from tests.factories import new_request, staff_id, update_request, valid_answers
 from tests.support.back_office import audit_events, request_id
 
 
@@ -33,13 +33,37 @@ def test_a_request_page_shows_every_answer(clinic):
         "Aches after running.", "Worse on stairs.", answers["how-it-feels"]["goals"], "West Green", "Morning",
     ):
         assert shown in text, shown
-    # A shoulder problem with no nerve symptoms is not asked the cauda equina questions.
-    assert {question.code: answer_shown(body, question.question) for question in EMERGENCY_QUESTIONS} == {
-        question.code: "Not asked" for question in EMERGENCY_QUESTIONS
-    }
-    assert {question.code: answer_shown(body, question.question) for question in URGENT_QUESTIONS} == {
-        question.code: "Yes" if question.code == "night_pain" else "No" for question in URGENT_QUESTIONS
-    }
+    # A shoulder problem with no nerve symptoms is asked only the questions that fit it; the rest
+    # are listed as not asked.
+    asked = {"hot_joint": "No", "weight_loss": "No", "fever_unwell": "No", "night_pain": "Yes"}
+    assert {code: answer_shown(body, QUESTIONS_BY_CODE[code].question) for code in asked} == asked
+    not_asked = not_asked_shown(body)
+    assert not_asked == [question.question for question in QUESTIONS if question.code not in asked]
+    assert f"Not asked: {len(not_asked)} safety questions that do not fit this problem" in text
+
+
+def not_asked_shown(body: str) -> list[str]:
+    """The questions the request page lists as not asked."""
+    listed = re.search(r"<details>.*?</details>", html.unescape(body), re.S)
+    return re.findall(r"<li>(.*?)</li>", listed.group(0)) if listed else []
+
+
+def test_a_request_stored_before_questions_followed_the_problem_reads_as_it_was_asked(app, staff_client):
+    """Every old question was asked of everyone: each answer shows against its question, and the
+    reasons, kept without a care card, show without one."""
+    reference = new_request(app, where_it_hurts={"region": "knee"})
+    old_codes = [question.code for question in CAUDA_EQUINA_QUESTIONS] + [
+        "cancer_history", "weight_loss", "fever_unwell", "weak_immunity", "injected_drugs", "major_trauma", "fragile_bones", "night_pain",
+    ]
+    update_request(
+        app, reference, urgency="urgent", urgency_reasons=[{"code": "cancer_history", "text": "History of cancer"}],
+        safety_answers={code: code == "cancer_history" for code in old_codes},
+    )
+    body = staff_client().client.get(f"/staff/requests/{reference}").get_data(as_text=True)
+    for code in old_codes:
+        assert answer_shown(body, QUESTIONS_BY_CODE[code].question) == ("Yes" if code == "cancer_history" else "No")
+    assert set(not_asked_shown(body)) == {question.question for question in QUESTIONS if question.code not in old_codes}
+    assert "<strong>History of cancer</strong></li>" in html.unescape(body)
 
 
 def test_a_request_page_highlights_flags_with_their_reasons(clinic):
@@ -54,7 +78,8 @@ def test_a_request_page_highlights_flags_with_their_reasons(clinic):
     assert flags, "no emergency flag box"
     assert "<strong>Numbness or pins and needles in the saddle area</strong>" in flags.group(0)
     assert re.search(r"New back pain at age \d+ \(under 20 or over 50\)", flags.group(0))
-    assert answer_shown(emergency, EMERGENCY_QUESTIONS[0].question) == "Yes"
+    assert answer_shown(emergency, CAUDA_EQUINA_QUESTIONS[0].question) == "Yes"
+    assert "<strong>Numbness or pins and needles in the saddle area</strong> (card shown: 999 or A&E now)" in flags.group(0)
 
     routine = clinic.get(f"/staff/requests/{clinic.refs['A']}").get_data(as_text=True)
     assert 'class="flags' not in routine

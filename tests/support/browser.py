@@ -226,6 +226,14 @@ def answer_all_no(page) -> None:
         group.get_by_label("No", exact=True).check()
 
 
+def answer_safety_pages_no(page) -> None:
+    """Answer No on each page of safety questions the patient is asked (which pages there are, and
+    their questions, follow the problem), up to the page about when and where they can come."""
+    while not page.url.endswith("/book/when-and-where"):
+        answer_all_no(page)
+        continue_on(page)
+
+
 def continue_on(page) -> None:
     """Press Continue and wait for the next page to load."""
     with page.expect_navigation():

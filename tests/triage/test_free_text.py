@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.triage import Reason, TriageResult, Urgency
-from intake.triage.free_text import AnsweredFlag, find_in_fields, find_red_flags, flag_level, with_free_text
+from intake.triage import QUESTIONS_BY_CODE, Advice, Reason, TriageResult, Urgency
+from intake.triage.free_text import AnsweredFlag, find_in_fields, find_red_flags, flag_advice, flag_level, with_free_text
 from intake.triage.free_text_patterns import CATEGORIES
 
 PHRASES = list(csv.DictReader((Path(__file__).parent / "free_text_phrases.csv").open(encoding="utf-8")))
@@ -182,3 +182,26 @@ def test_the_urgency_with_a_flag_in_the_words_for_every_category_answer_and_tick
         assert soft == [word_code] and word_code not in codes
     else:
         assert codes[-1] == word_code and word_code not in soft
+
+
+@pytest.mark.parametrize("category", CATEGORIES, ids=lambda category: category.code)
+def test_a_flag_in_the_patients_words_shows_the_card_of_the_question_it_matches(category):
+    """Yes: the matching safety question's card (999 for an emergency sign); no to an emergency
+    sign: a GP today, for a clinician to read first; no to another sign, or no answer: no card."""
+    question = QUESTIONS_BY_CODE.get(category.code)
+    said_yes = flag_advice(AnsweredFlag(category.code, True))
+    if category.level is Urgency.EMERGENCY:
+        assert said_yes is Advice.EMERGENCY
+        assert flag_advice(AnsweredFlag(category.code, False)) is Advice.GP_TODAY
+    else:
+        assert said_yes is (question.advice if question else Advice.GP_TODAY)
+        assert flag_advice(AnsweredFlag(category.code, False)) is None
+    assert flag_advice(AnsweredFlag(category.code, None)) is None
+    result = with_free_text(TriageResult(Urgency.ROUTINE, (), ()), [AnsweredFlag(category.code, True)])
+    assert result.advice is said_yes and result.reasons[0].advice is said_yes
+
+
+def test_every_category_with_a_safety_question_asks_it_in_the_same_words():
+    for category in CATEGORIES:
+        if category.code in QUESTIONS_BY_CODE:
+            assert (category.question, category.hint) == (QUESTIONS_BY_CODE[category.code].question, QUESTIONS_BY_CODE[category.code].hint)
