@@ -18,6 +18,7 @@ from intake.appointments import diary
 from intake.appointments.models import Appointment, Practitioner, PractitionerSite, WorkingHours
 from intake.appointments.services import active_appointments
 from intake.appointments.slots import slot_value
+from intake.clinic.back_screen import STATEMENTS as BACK_SCREEN_STATEMENTS
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
@@ -71,6 +72,8 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
                 "night_pain",
             )
         },
+        # Asked only of a lower-back problem: a low-risk set of answers (total 1, subscore 0).
+        "back-pain": {**{code: "disagree" for code in BACK_SCREEN_STATEMENTS}, "leg_pain": "agree", "bothersome": "slightly"},
         "when-and-where": {
             "site": "riverside",
             "days": ["mon", "wed"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from intake.journey import forms
 from intake.triage import nerve_questions_apply
+from intake.triage.back_risk import screen_applies
 from intake.triage.free_text import FreeTextMatch, find_in_fields
 
 Answers = dict[str, dict[str, Any]]
@@ -29,6 +30,11 @@ def _nerve_questions_needed(answers: Answers) -> bool:
     said_yes = "yes" in answers.get("nerve_symptoms", {}).values()
     wrote_of_nerves = any(match.category in NERVE_CATEGORIES for _, match in words_to_check(answers, "your_words"))
     return said_yes or wrote_of_nerves or nerve_questions_apply(where.get("region"), feels.get("sensations") or [])
+
+
+def _back_screen_applies(answers: Answers) -> bool:
+    """The back-pain screen is asked of patients whose main problem is their lower back."""
+    return screen_applies(answers.get("where_it_hurts", {}).get("region"))
 
 
 def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,6 +122,8 @@ STEPS: tuple[Step, ...] = (
     _words_step("your-words", "Your symptoms"),
     Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
     Step("general-health", "Your general health", "Safety questions", forms.GeneralHealthForm),
+    Step("back-pain", "How your back pain affects you", "Your back pain", forms.BackPainForm, _back_screen_applies,
+         options=lambda config: {"wording": config["BACK_SCREEN_WORDING"]}),
     Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm, options=lambda config: {"sites": config["CLINIC_SITES"]}),
     _words_step("your-note", "When and where"),
 )

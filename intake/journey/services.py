@@ -22,12 +22,14 @@ from intake.journey.words import answered_flags, flags_in_words, with_words_seen
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
+from intake.clinic.back_screen import ITEMS
 from intake.clinic.sites import Site, site_by_code
 from intake.pages.privacy import PRIVACY_NOTICE
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
-from intake.triage import TriageResult, Urgency, assess
+from intake.triage import TriageResult, Urgency, assess, back_risk
+from intake.triage.back_risk import NOT_SCREENED_RANK
 from intake.triage.free_text import with_free_text
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -274,6 +276,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         description=feels.get("description") or "",
         goals=feels.get("goals") or "",
         safety_answers=_safety_answers(answers),
+        **_back_screen_columns(answers.get("back_pain")),
         site_code=when["site"],
         available_days=list(when["days"]),
         available_times=list(when["times"]),
@@ -284,6 +287,17 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         marketing_opt_in=marketing_opt_in,
         created_at=now,
         updated_at=now,
+    )
+
+
+def _back_screen_columns(screen: dict[str, Any] | None) -> dict[str, Any]:
+    """The back-pain screen's answers and score, as a request stores them (empty when not asked)."""
+    if not screen:
+        return dict(back_screen={}, back_screen_total=None, back_screen_psychological=None, back_risk=None, back_risk_rank=NOT_SCREENED_RANK)
+    result = back_risk.score(screen)
+    return dict(
+        back_screen={code: screen[code] for code in ITEMS}, back_screen_total=result.total,
+        back_screen_psychological=result.psychological, back_risk=result.risk.value, back_risk_rank=result.rank,
     )
 
 

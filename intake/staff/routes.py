@@ -224,6 +224,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
         statuses=services.STATUS_WORDS,
         emergency_questions=EMERGENCY_QUESTIONS,
         urgent_questions=URGENT_QUESTIONS,
+        back_screen_wording=config["BACK_SCREEN_WORDING"],
         steps=STEPS,
         london=LONDON,
     ), status

@@ -14,8 +14,8 @@ from tests.support.database import reset_database
 
 
 ORDERED_INDEXES = {
-    "ix_assessment_requests_rank_created": ["urgency_rank", "created_at DESC", "id DESC"],
-    "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_rank_created": ["urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
 }
 
 
