@@ -92,6 +92,10 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
 # Answers that flag a request (pass them to Patient.complete or new_request).
 EMERGENCY = {"nerve_symptoms": {"saddle_numbness": "yes"}}
 URGENT = {"general_health": {"night_pain": "yes"}}
+# Answers to the back-pain screen (asked when where_it_hurts={"region": "lower_back"}), over the low-risk default.
+LOWER_BACK = {"where_it_hurts": {"region": "lower_back"}}
+HIGH_BACK_RISK = {"back_pain": {code: "agree" for code in BACK_SCREEN_STATEMENTS[4:]} | {"bothersome": "extremely"}}  # total 6, subscore 5
+MEDIUM_BACK_RISK = {"back_pain": {code: "agree" for code in BACK_SCREEN_STATEMENTS[:4]}}  # total 4, subscore 0
 
 
 def years_ago(years: int, days: int = 0) -> date:
