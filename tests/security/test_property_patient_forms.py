@@ -20,12 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intake.clinic import vocabulary
+from intake.clinic.back_screen import STATEMENTS as BACK_SCREEN_STATEMENTS, load_wording
 from intake.journey.journey import STEPS
 from intake.journey.models import AssessmentRequest
 from tests.factories import Patient, valid_answers, years_ago
 from tests.support.fuzz import FUZZ, FUZZ_ONE_FIELD, MISSING, SITES, TOKENS, Spec, added, assert_refused_unchanged, choice, cleaned, date_boxes, days_ahead, first, free_text, hostile, is_clean_text, near_examples, newest, other_sessions_token, posts, scalar, state, targets, text_field, typed_date, with_token
 
 NAME_SEPARATORS = " '’.-"
+WORDING = load_wording()
 
 def checkboxes(choices) -> Spec:
     """A checkbox group: listed codes (ticked twice is fine), or unlisted ones among them."""
@@ -69,6 +71,10 @@ PAGE_FIELDS = {
     },
     **{slug: {code: choice((("yes", "Yes"), ("no", "No")), ["y", "true", "1", "on"]) for code in valid_answers()[slug]}
        for slug in ("nerve-symptoms", "general-health")},
+    "back-pain": {
+        **{code: choice((("agree", WORDING.agree), ("disagree", WORDING.disagree)), ["yes", "1"]) for code in BACK_SCREEN_STATEMENTS},
+        "bothersome": choice(WORDING.bother_levels, ["agree", "very much", "5"]),
+    },
     "when-and-where": {
         "site": choice([(code, code) for code in SITES], ["atlantis", "Riverside"]),
         "days": checkboxes(vocabulary.WEEKDAYS),
@@ -118,6 +124,7 @@ def assert_clean_answers(slug: str, stored: dict) -> None:
         "pain_worst": vocabulary.PAIN_SCALE, "sensations": vocabulary.SENSATIONS, "days": vocabulary.WEEKDAYS,
         "times": vocabulary.TIMES_OF_DAY, "site": [(code, code) for code in SITES],
         **{code: (("yes", "Yes"), ("no", "No")) for code in PAGE_FIELDS["nerve-symptoms"] | PAGE_FIELDS["general-health"]},
+        **{code: (("agree", ""), ("disagree", "")) for code in BACK_SCREEN_STATEMENTS}, "bothersome": WORDING.bother_levels,
     }
     for name, value in stored.items():
         if name in choices:
@@ -150,7 +157,7 @@ def patient_on(app, slug: str) -> Patient:
 
 # --- the patient's forms ------------------------------------------------------------------
 
-SAME_RULE_PAGES = ("nerve-symptoms", "general-health")  # every question is a yes/no radio group
+SAME_RULE_PAGES = ("nerve-symptoms", "general-health", "back-pain")  # every question is a radio group with the same rule
 PAGE_TARGETS = [
     pytest.param(slug, *case.values, id=f"{slug}-{case.id}")
     for slug in PAGE_FIELDS for case in targets(PAGE_FIELDS[slug], per_field=slug not in SAME_RULE_PAGES)
