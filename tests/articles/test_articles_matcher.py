@@ -193,6 +193,14 @@ def test_high_psychological_risk_on_the_back_pain_screen_brings_how_pain_works_f
     assert high[0].reason == "Because of how much your pain has been affecting you"
 
 
+@pytest.mark.parametrize("words", ["", "It hurts and I worry it will never get better", "bent over to lift a box and my back went",
+                                   "sharp pain in my lower back when I sit, worse in the morning"])
+def test_high_psychological_risk_puts_how_pain_works_first_for_new_back_pain_whatever_the_words(index, words):
+    for duration in ("under_2_weeks", "2_to_6_weeks", "6_to_12_weeks", "over_3_months"):
+        profile = P("lower_back", ("stiffness",), duration, "gradual", age=38, text=words, risk="high")
+        assert top_three(index, profile)[0] == "persistent-pain-how-pain-works", duration
+
+
 def test_the_higher_the_back_pain_risk_the_sooner_how_pain_works_comes(index):
     def place(risk: str) -> int:
         ranked = recommend(index, P("lower_back", ("stiffness",), "6_to_12_weeks", "gradual", age=45, risk=risk), limit=len(index.articles))
