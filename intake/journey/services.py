@@ -17,19 +17,18 @@ from intake.appointments import diary
 from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
+from intake.journey.back_screen import back_screen_columns
 from intake.journey.journey import Answers, first_unanswered_step, relevant_answers
 from intake.journey.words import answered_flags, flags_in_words, with_words_seen, words_ever_flagged
 from intake.journey.models import AssessmentRequest, Draft
 from intake.articles.matcher import ArticleIndex
 from intake.articles.profiles import profile_from_request, recommendations_for
-from intake.clinic.back_screen import ITEMS
 from intake.clinic.sites import Site, site_by_code
 from intake.pages.privacy import PRIVACY_NOTICE
 from intake.platform.extensions import db
 from intake.platform.timeutil import age_on
 from intake.mail.notifications import AppointmentDetails, MailSettings, RequestDetails, queue_new_request_emails
-from intake.triage import TriageResult, Urgency, assess, back_risk
-from intake.triage.back_risk import NOT_SCREENED_RANK
+from intake.triage import TriageResult, Urgency, assess
 from intake.triage.free_text import with_free_text
 
 # No 0/O or 1/I, so a reference read out over the phone cannot be misheard.
@@ -276,7 +275,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         description=feels.get("description") or "",
         goals=feels.get("goals") or "",
         safety_answers=_safety_answers(answers),
-        **_back_screen_columns(answers.get("back_pain")),
+        **back_screen_columns(answers.get("back_pain")),
         site_code=when["site"],
         available_days=list(when["days"]),
         available_times=list(when["times"]),
@@ -287,17 +286,6 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         marketing_opt_in=marketing_opt_in,
         created_at=now,
         updated_at=now,
-    )
-
-
-def _back_screen_columns(screen: dict[str, Any] | None) -> dict[str, Any]:
-    """The back-pain screen's answers and score, as a request stores them (empty when not asked)."""
-    if not screen:
-        return dict(back_screen={}, back_screen_total=None, back_screen_psychological=None, back_risk=None, back_risk_rank=NOT_SCREENED_RANK)
-    result = back_risk.score(screen)
-    return dict(
-        back_screen={code: screen[code] for code in ITEMS}, back_screen_total=result.total,
-        back_screen_psychological=result.psychological, back_risk=result.risk.value, back_risk_rank=result.rank,
     )
 
 
@@ -357,9 +345,7 @@ def submit_draft(
                 return _submitted_already(draft, now)
             appointment = _book_chosen_time(request, choice, now, default_minutes, mail_settings)
             email_ids = queue_new_request_emails(
-                RequestDetails.of(request),
-                site_by_code(sites, request.site_code),
-                mail_settings,
+                RequestDetails.of(request), site_by_code(sites, request.site_code), mail_settings,
                 articles=[item.article for item in recommendations_for(profile_from_request(request), article_index)],
                 appointment=appointment,
             )
