@@ -94,7 +94,8 @@ def measure_patient_pages(browser, base_url: str) -> list[PageWeight]:
     article = re.search(r'href="(/articles/[a-z0-9-]+)"', context.request.get(base_url + "/articles/").text()).group(1)
     weights.append(_weigh(context, base_url, article))
     _answer_journey(context, base_url)
-    weights += [_weigh(context, base_url, f"/book/{slug}") for slug in valid_answers()]
+    weights += [_weigh(context, base_url, f"/book/{slug}") for slug in valid_answers()
+                if context.request.get(base_url + f"/book/{slug}", max_redirects=0).status == 200]  # the pages this patient is asked
     weights.append(_weigh(context, base_url, "/book/check"))
     confirmation = _post_form(context, base_url, "/book/check", {"consent": "y"})
     if urlsplit(confirmation).path == "/book/time":  # the clinic has free times: choose one
@@ -106,6 +107,11 @@ def measure_patient_pages(browser, base_url: str) -> list[PageWeight]:
         confirmation = _post_form(context, base_url, "/book/time/confirm", {"slot": slot, "answers_seen": seen}, form_path=confirm_path)
     weights.append(_weigh(context, base_url, urlsplit(confirmation).path))
     context.close()
+
+    back = browser.new_context(viewport=PHONE)  # the back-pain screen, asked only of a lower-back problem
+    _answer_journey(back, base_url, {"where-it-hurts": {"region": "lower_back"}})
+    weights.append(_weigh(back, base_url, "/book/back-pain"))
+    back.close()
 
     emergency = browser.new_context(viewport=PHONE)
     _answer_journey(emergency, base_url, {"nerve-symptoms": {"saddle_numbness": "yes"}})

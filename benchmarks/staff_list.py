@@ -38,6 +38,11 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Mary", "Omar", "Priya", "Chen", "Fatima", "Tom", "Zoë"]
 LAST_NAMES = ["Lovelace", "Hopper", "Turing", "Seacole", "Khan", "Patel", "Wei", "Begum", "Jones", "Smith"]
 RUNS = 15
+# A lower-back request's back-pain screen, by risk (the list orders by it after urgency).
+SCREENED = {
+    risk: {"back_screen": {}, "back_screen_total": total, "back_screen_psychological": psychological, "back_risk": risk, "back_risk_rank": rank}
+    for risk, total, psychological, rank in (("low", 2, 1, 2), ("medium", 5, 2, 1), ("high", 7, 4, 0))
+}
 
 
 def seed(size: int) -> None:
@@ -48,6 +53,7 @@ def seed(size: int) -> None:
     batch = []
     for number in range(size):
         urgency = randomness.choices(["routine", "urgent", "emergency"], weights=[90, 8, 2])[0]
+        region = randomness.choice(regions)
         batch.append({
             "reference": f"{number:08d}".translate(str.maketrans("0123456789", "ABCDEFGHJK")),
             "submission_key": f"bench-{number}",
@@ -58,12 +64,13 @@ def seed(size: int) -> None:
             "first_name": randomness.choice(FIRST_NAMES), "last_name": randomness.choice(LAST_NAMES),
             "date_of_birth": date(1950, 1, 1) + timedelta(days=randomness.randrange(20000)),
             "email": f"patient{number}@example.com", "phone": f"+4474{number:08d}", "phone_display": f"074{number // 1000000 % 100:02d} {number % 1000000:06d}", "contact_method": "phone",
-            "postcode": None, "region": randomness.choice(regions), "side": "left", "duration": "2_to_6_weeks",
+            "postcode": None, "region": region, "side": "left", "duration": "2_to_6_weeks",
             "onset": "gradual", "pain_now": 4, "pain_worst": 7, "sensations": [], "description": "", "goals": "",
             "safety_answers": {}, "site_code": randomness.choice(["canal-side", "riverside", "west-green"]),
             "available_days": ["mon"], "available_times": ["morning"], "earliest_date": None, "availability_note": "",
             "consent_given_at": now, "marketing_opt_in": False,
             "created_at": now - timedelta(minutes=number * 5), "updated_at": now,
+            **(SCREENED[randomness.choices(list(SCREENED), weights=[50, 30, 20])[0]] if region == "lower_back" else {}),
         })
         if len(batch) == 5000:
             db.session.execute(insert(AssessmentRequest), batch)

@@ -18,6 +18,7 @@ from intake.appointments import diary
 from intake.appointments.models import Appointment, Practitioner, PractitionerSite, WorkingHours
 from intake.appointments.services import active_appointments
 from intake.appointments.slots import slot_value
+from intake.clinic.back_screen import STATEMENTS as BACK_SCREEN_STATEMENTS
 from intake.journey.models import AssessmentRequest
 from intake.mail.models import OutboxMessage
 from intake.mail.notifications import MailSettings
@@ -80,6 +81,8 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
                 "night_pain",
             )
         },
+        # Asked only of a lower-back problem: a low-risk set of answers (total 1, subscore 0).
+        "back-pain": {**{code: "disagree" for code in BACK_SCREEN_STATEMENTS}, "leg_pain": "agree", "bothersome": "slightly"},
         "when-and-where": {
             "site": "riverside",
             "days": ["mon", "wed"],
@@ -98,6 +101,10 @@ def valid_answers(**pages: dict) -> dict[str, dict]:
 # Answers that flag a request (pass them to Patient.complete or new_request).
 EMERGENCY = {"nerve_symptoms": {"saddle_numbness": "yes"}}
 URGENT = {"general_health": {"night_pain": "yes"}}
+# Answers to the back-pain screen (asked when where_it_hurts={"region": "lower_back"}), over the low-risk default.
+LOWER_BACK = {"where_it_hurts": {"region": "lower_back"}}
+HIGH_BACK_RISK = {"back_pain": {code: "agree" for code in BACK_SCREEN_STATEMENTS[4:]} | {"bothersome": "extremely"}}  # total 6, subscore 5
+MEDIUM_BACK_RISK = {"back_pain": {code: "agree" for code in BACK_SCREEN_STATEMENTS[:4]}}  # total 4, subscore 0
 
 
 def years_ago(years: int, days: int = 0) -> date:

@@ -51,8 +51,9 @@ TITLE_WORD_SCORE, TITLE_WORDS_COUNTED = 10.0, 2  # the title names what the pati
 TOPIC_SCORE = 20.0  # general reading about what the patient asks about
 TOPIC_WORDS = {"exercise": "exercise exercising gym fit fitness active activity sport"}
 # The back-pain screen's psychosocial risk (point 3 of issue 17): the higher it is, the sooner
-# the patient reads how pain works.
-RISK_SCORES = {"high": 120.0, "medium": 30.0}
+# the patient reads how pain works. High risk puts it first for new back pain whatever the patient
+# wrote: above the new-pain article's area and recency (120) plus the most words can add (60).
+RISK_SCORES = {"high": 180.0, "medium": 30.0}
 
 NERVE_SENSATIONS = ("spreading_pain", "numbness", "pins_and_needles", "weakness")
 LEG_REGIONS = frozenset({"lower_back", "hip", "knee", "ankle_foot"})

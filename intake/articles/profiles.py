@@ -23,6 +23,7 @@ def profile_from_request(request: Any) -> IntakeProfile:
         text=f"{request.description}\n{request.goals}",
         # Their age on the day they asked, as the clinic counts days.
         age=age_on(request.date_of_birth, request.created_at.astimezone(LONDON).date()),
+        risk=request.back_risk or "",  # the back-pain screen's risk; "" when not screened
     )
 
 

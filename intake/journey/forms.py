@@ -13,6 +13,7 @@ from wtforms import BooleanField, Form, HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from intake.clinic import vocabulary
+from intake.clinic.back_screen import AGREEMENT, BOTHER_LEVELS, BOTHERSOME, STATEMENTS, BackScreenWording
 from intake.platform.forms import (
     CheckboxesField,
     ChoiceField,
@@ -266,6 +267,35 @@ class AskedQuestionsForm(StepForm):
 NerveSymptomsForm = _safety_form("NerveSymptomsForm", CAUDA_EQUINA_QUESTIONS)
 YourProblemForm = _safety_form("YourProblemForm", tuple(question for question in QUESTIONS if question.page is Page.PROBLEM), AskedQuestionsForm)
 GeneralHealthForm = _safety_form("GeneralHealthForm", tuple(question for question in QUESTIONS if question.page is Page.GENERAL), AskedQuestionsForm)
+
+
+class _BackPainQuestions(StepForm):
+    """The back-pain screen's nine radio groups, by their fixed codes (BackPainForm words them)."""
+
+
+for _code in STATEMENTS:
+    setattr(_BackPainQuestions, _code, ChoiceField(choices=tuple((answer, answer) for answer in AGREEMENT)))
+setattr(_BackPainQuestions, BOTHERSOME, ChoiceField(choices=tuple((level, level) for level in BOTHER_LEVELS)))
+
+
+class BackPainForm(_BackPainQuestions):
+    """The back-pain screen (intake.clinic.back_screen), in the words of the clinic's wording file:
+    the same codes are stored and scored whatever the words."""
+
+    def __init__(self, *args, wording: BackScreenWording, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.wording = wording
+        words = wording.answer_words
+        for code, question in wording.questions:
+            field = self[code]
+            field.label.text = question
+            field.choices = select_choices((choice.value, words[choice.value]) for choice in field.choices)
+            how = "how much" if code == BOTHERSOME else "agree or disagree"
+            message = f"Select {how}: {question}"
+            field.invalid_choice_message = message
+            for validator in field.validators:
+                if isinstance(validator, RequiredChoice):
+                    validator.message = message
 
 
 class _YourWordsQuestions(StepForm):

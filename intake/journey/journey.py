@@ -10,6 +10,7 @@ from typing import Any
 from intake.journey import forms
 from intake.platform.timeutil import age_on, today_in_london
 from intake.triage import Page, Problem, nerve_questions_apply, questions_for
+from intake.triage.back_risk import screen_applies
 from intake.triage.free_text import FreeTextMatch, find_in_fields
 
 Answers = dict[str, dict[str, Any]]
@@ -78,6 +79,11 @@ def _safety_step(slug: str, title: str, form: type[forms.StepForm]) -> Step:
         slug, title, "Safety questions", form, lambda answers: bool(asked(answers)), complete=complete,
         from_answers=lambda answers: {"asked": asked(answers)}, variant=asked,
     )
+
+
+def _back_screen_applies(answers: Answers) -> bool:
+    """The back-pain screen is asked of patients whose main problem is their lower back."""
+    return screen_applies(answers.get("where_it_hurts", {}).get("region"))
 
 
 def _no_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +178,8 @@ STEPS: tuple[Step, ...] = (
     Step("nerve-symptoms", "Questions about your back, legs, bladder and bowels", "Safety questions", forms.NerveSymptomsForm, _nerve_questions_needed),
     _safety_step("your-problem", "Questions about your problem", forms.YourProblemForm),
     _safety_step("general-health", "Your general health", forms.GeneralHealthForm),
+    Step("back-pain", "How your back pain affects you", "Your back pain", forms.BackPainForm, _back_screen_applies,
+         options=lambda config: {"wording": config["BACK_SCREEN_WORDING"]}),
     Step("when-and-where", "When and where you can come", "When and where", forms.WhenWhereForm, options=lambda config: {"sites": config["CLINIC_SITES"]}),
     _words_step("your-note", "When and where"),
 )

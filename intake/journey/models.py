@@ -43,6 +43,21 @@ ERASURE_CHECKS = {
 }
 
 
+# The back-pain screen's result (intake.triage.back_risk) as the database checks it: all three
+# present and in range, with the risk and its place in the queue following from the scores, or
+# none (not asked) and the queue place of low risk. Migration 0019 creates the same.
+BACK_SCREEN_CHECKS = {
+    "back_screen_scored": "(back_risk IS NULL AND back_screen_total IS NULL AND back_screen_psychological IS NULL AND back_risk_rank = 2)"
+    " OR (back_risk IS NOT NULL AND back_screen_total IS NOT NULL AND back_screen_psychological IS NOT NULL"
+    " AND back_screen_psychological BETWEEN 0 AND 5"
+    " AND back_screen_total BETWEEN back_screen_psychological AND back_screen_psychological + 4 AND back_screen_total <= 9"
+    " AND ((back_risk = 'high' AND back_screen_psychological >= 4 AND back_risk_rank = 0)"
+    " OR (back_risk = 'medium' AND back_screen_psychological < 4 AND back_screen_total >= 4 AND back_risk_rank = 1)"
+    " OR (back_risk = 'low' AND back_screen_total < 4 AND back_risk_rank = 2)))",
+    "back_screen_erased": "erased_at IS NULL OR (back_risk IS NULL AND CAST(back_screen AS TEXT) = '{}')",
+}
+
+
 def _quoted(values: tuple[str, ...]) -> str:
     """Render values as a SQL IN list for a check constraint."""
     return ", ".join(f"'{value}'" for value in values)
@@ -79,12 +94,16 @@ class AssessmentRequest(db.Model):
         CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
         CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
         *(CheckConstraint(rule, name=name) for name, rule in ERASURE_CHECKS.items()),
+        *(CheckConstraint(rule, name=name) for name, rule in BACK_SCREEN_CHECKS.items()),
         Index("ix_assessment_requests_urgency_created", "urgency", "created_at"),
         Index("ix_assessment_requests_status_created", "status", "created_at"),
-        # The back office lists emergency, then urgent, then routine, newest first (id breaks ties),
-        # so each order it offers has an index in exactly that order: no sorting at any size.
-        Index("ix_assessment_requests_rank_created", "urgency_rank", text("created_at DESC"), text("id DESC")),
-        Index("ix_assessment_requests_status_rank_created", "status", "urgency_rank", text("created_at DESC"), text("id DESC")),
+        # The back office lists emergency, then urgent, then routine; within each, high back-pain
+        # risk, then medium, then the rest; then newest first (id breaks ties). Each order it offers
+        # has an index in exactly that order: no sorting at any size.
+        Index("ix_assessment_requests_rank_created", "urgency_rank", "back_risk_rank", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_assessment_requests_status_rank_created", "status", "urgency_rank", "back_risk_rank", text("created_at DESC"), text("id DESC"),
+        ),
         Index("ix_assessment_requests_created_id", "created_at", "id"),
     )
 
@@ -122,6 +141,14 @@ class AssessmentRequest(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     goals: Mapped[str] = mapped_column(Text, default="")
     safety_answers: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # The back-pain screen, asked of a lower-back problem: the answers by item code (intake.clinic.
+    # back_screen), and their score (intake.triage.back_risk). Not asked: {} and None, and the queue
+    # place of low risk (0 high, 1 medium, 2 low or not asked).
+    back_screen: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    back_screen_total: Mapped[int | None]
+    back_screen_psychological: Mapped[int | None]
+    back_risk: Mapped[str | None] = mapped_column(String(8))
+    back_risk_rank: Mapped[int] = mapped_column(default=2, server_default="2")
 
     site_code: Mapped[str] = mapped_column(String(40), index=True)
     available_days: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -17,6 +17,7 @@ from intake.appointments import diary
 from intake.appointments.manage_links import manage_url
 from intake.appointments.services import BookingError, Choice, book
 from intake.journey.forms import MINIMUM_AGE, format_phone_for_display
+from intake.journey.back_screen import back_screen_columns
 from intake.journey.journey import Answers, first_unanswered_step, problem_of, questions_asked, relevant_answers, safety_answers
 from intake.journey.words import answered_flags, flags_in_words, with_words_seen, words_ever_flagged
 from intake.journey.models import AssessmentRequest, Draft
@@ -273,6 +274,7 @@ def _request_row(draft: LiveDraft, reference: str, marketing_opt_in: bool, now: 
         description=feels.get("description") or "",
         goals=feels.get("goals") or "",
         safety_answers=_safety_answers(draft.answers, today),
+        **back_screen_columns(answers.get("back_pain")),
         site_code=when["site"],
         available_days=list(when["days"]),
         available_times=list(when["times"]),
@@ -342,9 +344,7 @@ def submit_draft(
                 return _submitted_already(draft, now)
             appointment = _book_chosen_time(request, choice, now, default_minutes, mail_settings)
             email_ids = queue_new_request_emails(
-                RequestDetails.of(request),
-                site_by_code(sites, request.site_code),
-                mail_settings,
+                RequestDetails.of(request), site_by_code(sites, request.site_code), mail_settings,
                 articles=[item.article for item in recommendations_for(profile_from_request(request), article_index)],
                 appointment=appointment,
             )

@@ -9,6 +9,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from intake.clinic.back_screen import load_wording
 from intake.clinic.sites import Site, load_sites
 
 BYTES_PER_KIB = 1024
@@ -137,6 +138,8 @@ def build_config(instance_path: Path) -> dict[str, object]:
         # page sends no new cookie.
         "PERMANENT_SESSION_LIFETIME": draft_minutes * 60 + DRAFT_MARGIN_SECONDS,
         "SESSION_REFRESH_EACH_REQUEST": False,
+        # The back-pain screen's wording: the shipped plain English, or a clinic's licensed copy.
+        "BACK_SCREEN_WORDING": load_wording(os.environ.get("BACK_SCREEN_WORDING_FILE", "").strip() or None),
         "ARTICLES_FOLDER": os.environ.get("ARTICLES_FOLDER") or str(Path(__file__).resolve().parent.parent / "articles" / "content"),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,
         "MAX_FORM_MEMORY_SIZE": _env_int("MAX_CONTENT_KIB", 64) * BYTES_PER_KIB,

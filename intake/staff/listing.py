@@ -115,7 +115,10 @@ def filtered_requests(filters: RequestFilters) -> Select:
         query = query.where(_search_condition(filters.search))
     if filters.order == NEWEST_ORDER:
         return query.order_by(AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
-    return query.order_by(AssessmentRequest.urgency_rank, AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
+    # Within each urgency, high back-pain risk first, then medium, then low and those not screened.
+    return query.order_by(
+        AssessmentRequest.urgency_rank, AssessmentRequest.back_risk_rank, AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc(),
+    )
 
 
 # What the list shows of each request. Loading whole requests (every answer decoded from JSON)
@@ -123,7 +126,7 @@ def filtered_requests(filters: RequestFilters) -> Select:
 LIST_COLUMNS = (
     AssessmentRequest.reference, AssessmentRequest.urgency, AssessmentRequest.first_name, AssessmentRequest.last_name,
     AssessmentRequest.phone, AssessmentRequest.phone_display, AssessmentRequest.site_code, AssessmentRequest.status, AssessmentRequest.created_at,
-    AssessmentRequest.erased_at,
+    AssessmentRequest.erased_at, AssessmentRequest.back_risk,
 )
 
 

@@ -29,6 +29,7 @@ from intake.staff.audit import audit
 from intake.staff.errors import StaffError
 from intake.staff.models import AuditEvent, RequestNote, StaffLogin
 from intake.waitlist import services as waitlist
+from intake.triage.back_risk import NOT_SCREENED_RANK
 
 APPOINTMENTS = Appointment.__table__
 OUTBOX = OutboxMessage.__table__
@@ -68,6 +69,9 @@ def anonymise(stored: AssessmentRequest, now: datetime, because: str) -> Anonymi
     # The red flags found in the patient's own words quote those words. (The database's check on an
     # erased request, migration 0015, predates this column, so the rule is kept here.)
     stored.free_text_flags = []
+    # The back-pain screen's answers and score (migration 0019's check refuses an erased request that keeps them).
+    stored.back_screen, stored.back_screen_total, stored.back_screen_psychological, stored.back_risk = {}, None, None, None
+    stored.back_risk_rank = NOT_SCREENED_RANK
     stored.erased_at, stored.erased_because, stored.updated_at = now, because, now
     # The one change the database lets anyone make to a note (migration 0015): its body emptied.
     notes = db.session.execute(update(NOTES).where(NOTES.c.request_id == stored.id, NOTES.c.body != "").values(body="")).rowcount

@@ -224,6 +224,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
         can_book=booked is None and not stored.erased and "booked" in services.TRANSITIONS[stored.status],
         statuses=services.STATUS_WORDS,
         safety_questions=QUESTIONS,
+        back_screen_wording=config["BACK_SCREEN_WORDING"],
         steps=STEPS,
         london=LONDON,
     ), status

@@ -24,7 +24,7 @@ from intake.platform.timeutil import LONDON
 from intake.staff.models import AuditEvent, RequestNote, StaffUser
 
 # Columns that are the app's own bookkeeping, not information about the patient.
-INTERNAL_COLUMNS = {"id", "submission_key", "urgency_rank"}
+INTERNAL_COLUMNS = {"id", "submission_key", "urgency_rank", "back_risk_rank"}
 MOST_REQUESTS = 50
 
 

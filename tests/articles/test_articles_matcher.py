@@ -34,6 +34,8 @@ SCENARIOS = [
     ("back pain, high risk on the screen", P("lower_back", (), "6_to_12_weeks", "gradual", age=40, risk="high"), "persistent-pain-how-pain-works"),
     ("long-term back pain, high risk on the screen", P("lower_back", ("stiffness",), "over_3_months", "gradual", age=52, risk="high"), "persistent-pain-how-pain-works"),
     ("new back pain, low risk on the screen", P("lower_back", (), "under_2_weeks", "gradual", age=30, risk="low"), "acute-low-back-pain"),
+    ("back pain of a few days, high psychological risk on the screen", P("lower_back", ("stiffness",), "under_2_weeks", "gradual", age=34, risk="high", text="I'm frightened I've done something serious"), "persistent-pain-how-pain-works"),
+    ("new back pain, medium risk on the screen", P("lower_back", ("spreading_pain",), "2_to_6_weeks", "gradual", age=41, risk="medium"), "sciatica-leg-numbness"),
     ("new sciatica, numb foot", P("lower_back", ("spreading_pain", "numbness", "pins_and_needles"), "under_2_weeks", "gradual", age=38), "sciatica-leg-numbness"),
     ("sciatica for months", P("lower_back", ("spreading_pain",), "over_3_months", "gradual", age=44, text="pain down the back of my leg to the calf"), "sciatica-leg-numbness"),
     ("older walker with heavy legs", P("lower_back", ("spreading_pain", "pins_and_needles"), "over_3_months", "gradual", age=72, text="my legs go heavy and tingle when I walk to the shops and ease when I sit down"), "spinal-stenosis-leg-pain-when-walking"),
@@ -191,6 +193,14 @@ def test_high_psychological_risk_on_the_back_pain_screen_brings_how_pain_works_f
     assert high[0].reason == "Because of how much your pain has been affecting you"
 
 
+@pytest.mark.parametrize("words", ["", "It hurts and I worry it will never get better", "bent over to lift a box and my back went",
+                                   "sharp pain in my lower back when I sit, worse in the morning"])
+def test_high_psychological_risk_puts_how_pain_works_first_for_new_back_pain_whatever_the_words(index, words):
+    for duration in ("under_2_weeks", "2_to_6_weeks", "6_to_12_weeks", "over_3_months"):
+        profile = P("lower_back", ("stiffness",), duration, "gradual", age=38, text=words, risk="high")
+        assert top_three(index, profile)[0] == "persistent-pain-how-pain-works", duration
+
+
 def test_the_higher_the_back_pain_risk_the_sooner_how_pain_works_comes(index):
     def place(risk: str) -> int:
         ranked = recommend(index, P("lower_back", ("stiffness",), "6_to_12_weeks", "gradual", age=45, risk=risk), limit=len(index.articles))
@@ -234,8 +244,18 @@ def test_the_profile_of_a_stored_request_carries_the_patients_age_on_the_day_the
         region="knee", sensations=["swelling"], duration="over_3_months", onset="gradual", urgency="routine",
         description="aches", goals="walk", date_of_birth=date(1960, 6, 15),
         created_at=datetime(2026, 6, 14, 23, 30, tzinfo=timezone.utc),  # 15 June already, in London
+        back_risk=None,
     )
     assert profile_from_request(request).age == 66
+
+
+@pytest.mark.parametrize(("stored", "profiled"), [(None, ""), ("low", "low"), ("medium", "medium"), ("high", "high")])
+def test_the_profile_of_a_stored_request_carries_its_back_pain_risk(stored, profiled):
+    request = SimpleNamespace(
+        region="lower_back", sensations=[], duration="6_to_12_weeks", onset="gradual", urgency="routine",
+        description="", goals="", date_of_birth=date(1980, 1, 1), created_at=datetime(2026, 6, 1, tzinfo=timezone.utc), back_risk=stored,
+    )
+    assert profile_from_request(request).risk == profiled
 
 
 def test_every_recommendation_says_why_in_plain_words(index):

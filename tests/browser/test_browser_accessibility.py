@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from intake.appointments.slots import Slot, parse_slot_value, slot_value
 from tests.factories import STAFF_PASSWORD, give_up_on_a_text, give_up_on_an_email
 from tests.support.browser import (
-    STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot,
+    STAFF_EMAIL, VIEWPORTS, answer_all_no, answer_back_pain, answer_where_and_how, axe_violations, continue_on, describe, fill_about_you, screenshot,
 )
 
 NOT_CHECKED = {"/staff/audit": "admin only; the test receptionist is refused it (tests/test_staff_access.py covers the refusal)"}
@@ -109,6 +109,11 @@ def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server
     assert page.url.endswith("/book/advice/urgent")
     check("urgent-care-card")
     press("link", "Continue with my request")
+
+    check("back-pain")
+    check_with_errors("back-pain")
+    answer_back_pain(page, agree=("leg_pain", "worrying_thoughts"))
+    go(continue_on, page)
 
     check("when-and-where")
     check_with_errors("when-and-where")

@@ -15,7 +15,8 @@ def test_the_dashboard_has_no_axe_violations_and_its_charts_load(page, live_serv
     with page.expect_navigation():
         page.get_by_role("link", name="Attendance").click()
     page.wait_for_load_state("networkidle")
-    assert page.evaluate("[...document.querySelectorAll('img.dashboard__chart')].map(chart => chart.naturalWidth)") == [900, 900]
+    widths = page.evaluate("[...document.querySelectorAll('img.dashboard__chart')].map(chart => chart.naturalWidth)")
+    assert len(widths) == 2 and all(width > 0 for width in widths)  # both charts loaded
     screenshot(page, "axe-dashboard")
     violations = axe_violations(page)
     assert not violations, describe(violations)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.support.browser import answer_all_no, answer_where_and_how, continue_on, fill_about_you, screenshot, start
+from intake.clinic.back_screen import load_wording
+from tests.support.browser import answer_all_no, answer_back_pain, answer_where_and_how, continue_on, fill_about_you, screenshot, start
 
 
 def test_a_patient_completes_the_journey_changes_an_answer_and_sees_the_reference(page, live_server):
@@ -90,3 +91,40 @@ def test_an_emergency_answer_shows_the_immediate_action_card_first(page, live_se
     assert page.get_by_role("heading", name=re.compile("Go to A&E now or call 999")).is_visible()
     assert page.get_by_text("Do not wait for a physiotherapy appointment").is_visible()
     assert page.get_by_role("link", name="Continue with my request").is_visible()
+
+
+def test_a_lower_back_patient_answers_the_back_pain_questions_and_reads_how_pain_works_first(page, live_server):
+    """The screen comes after the safety questions; an unanswered question leads to its radios;
+    the answers show on the check page; high psychological risk puts "how pain works" first."""
+    wording = load_wording()
+    start(page, live_server)
+    fill_about_you(page)
+    continue_on(page)
+    answer_where_and_how(page, region="Lower back", description="It hurts and I worry it will never get better")
+    for _ in range(2):
+        answer_all_no(page)
+        continue_on(page)
+    assert page.get_by_role("heading", name="How your back pain affects you").is_visible()
+    assert page.get_by_text(wording.intro).is_visible()
+    continue_on(page)
+    screenshot(page, "07b-back-pain-errors")
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    summary.get_by_role("link", name=f"Select how much: {wording.bothersome}").click()
+    assert page.evaluate("document.activeElement.name") == "bothersome"
+    answer_back_pain(page, agree=("activity_unsafe", "worrying_thoughts", "never_better", "no_enjoyment"), bothered="very_much")
+    continue_on(page)
+    page.get_by_role("group", name="Which clinic would you like to go to?").get_by_label("Riverside").check()
+    page.get_by_label("Monday").check()
+    page.get_by_label("Morning (8am to 12 noon)").check()
+    continue_on(page)
+    assert page.url.endswith("/book/check")
+    assert page.get_by_text(dict(wording.statements)["never_better"], exact=True).is_visible()
+    page.get_by_label("I agree to the clinic storing and using my health information to assess me").check()
+    with page.expect_navigation():  # the clinic has free times, so a routine request may choose one
+        page.get_by_role("button", name="Continue to choose a time").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="I’d rather you phone me").click()
+    screenshot(page, "12b-back-pain-confirmation")
+    assert page.get_by_role("heading", name="Request sent").is_visible()
+    articles = page.locator("a[href^='/articles/']")
+    assert articles.first.get_attribute("href") == "/articles/persistent-pain-how-pain-works"

@@ -190,6 +190,7 @@ def test_an_urgent_answer_shows_the_gp_or_111_card(app, client, patient):
     assert response.headers["Location"].endswith("/book/advice/urgent")
     card = client.get("/book/advice/urgent").get_data(as_text=True)
     assert "care-card--urgent" in card and "NHS 111" in card
+    patient.answer("back-pain", answers["back-pain"])
     patient.answer("when-and-where", answers["when-and-where"])
     assert "care-card--urgent" in client.get("/book/check").get_data(as_text=True)
     reference = re.search(r"confirmation/(\w+)", patient.submit().headers["Location"]).group(1)

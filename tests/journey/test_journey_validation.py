@@ -46,6 +46,8 @@ def send(patient, slug: str, before: dict[str, dict] | None = None, **changes):
     Returns the response and the data posted; a change to MISSING leaves that field out.
     """
     answers = valid_answers(**(before or {}))
+    if slug == "back-pain":
+        answers["where-it-hurts"]["region"] = "lower_back"  # the screen is asked only of a lower-back problem
     patient.start()
     for earlier in PAGES[: PAGES.index(slug)]:
         if patient.client.get(f"/book/{earlier}").status_code == 303:

@@ -14,8 +14,8 @@ from tests.support.database import reset_database
 
 
 ORDERED_INDEXES = {
-    "ix_assessment_requests_rank_created": ["urgency_rank", "created_at DESC", "id DESC"],
-    "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_rank_created": ["urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
 }
 
 
@@ -159,6 +159,38 @@ def test_the_requests_triggers_survive_sqlites_rebuild_of_the_table(make_app):
         version = connection.execute(text("SELECT version FROM diary_version")).scalar_one()
         connection.execute(text("UPDATE assessment_requests SET first_name = 'Ann'"))
         assert connection.execute(text("SELECT version FROM diary_version")).scalar_one() == version + 1
+
+
+def test_requests_stored_before_the_back_pain_screen_are_kept_unscreened_and_the_checks_hold(make_app):
+    """Migration 0021: a request from before has no screen (sorted with low risk); the database
+    checks that a risk follows from its scores; on SQLite the status-count triggers are kept."""
+    from sqlalchemy.exc import DatabaseError
+
+    from tests.factories import HIGH_BACK_RISK, LOWER_BACK
+
+    app = make_app()
+    with app.app_context():
+        reset_database()
+        upgrade()
+    Patient(app.test_client()).complete(**LOWER_BACK, **HIGH_BACK_RISK)
+    with app.app_context():
+        downgrade(revision="0020_waitlist")
+        assert "back_risk" not in {column["name"] for column in inspect(db.engine).get_columns("assessment_requests")}
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(text(
+                "SELECT CAST(back_screen AS TEXT), back_screen_total, back_screen_psychological, back_risk, back_risk_rank FROM assessment_requests"
+            )).one() == ("{}", None, None, None, 2)
+        for statement in ("UPDATE assessment_requests SET back_risk = 'high'",
+                          "UPDATE assessment_requests SET back_risk = 'high', back_screen_total = 6, back_screen_psychological = 5"):
+            with pytest.raises(DatabaseError), db.engine.begin() as connection:
+                connection.execute(text(statement))  # unscored, or high risk sorted as low
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE assessment_requests SET back_risk = 'high', back_screen_total = 6, "
+                                    "back_screen_psychological = 5, back_risk_rank = 0"))
+    Patient(app.test_client()).complete()
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.execute(text("SELECT requests FROM request_status_counts WHERE status = 'new'")).scalar_one() == 2
 
 
 def test_the_migrated_database_withdraws_only_the_waiting_reminders_of_a_changed_appointment(make_app):

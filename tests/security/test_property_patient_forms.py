@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intake.clinic import vocabulary
+from intake.clinic.back_screen import STATEMENTS as BACK_SCREEN_STATEMENTS, load_wording
 from intake.journey.journey import STEPS
 from intake.journey.models import AssessmentRequest
 from intake.triage import Page, Problem, questions_for
@@ -33,6 +34,7 @@ SAFETY_PAGE_CODES = {
     slug: [question.code for question in questions_for(Problem(**FUZZED_PROBLEM)) if question.page is page]
     for slug, page in (("nerve-symptoms", Page.CAUDA_EQUINA), ("your-problem", Page.PROBLEM), ("general-health", Page.GENERAL))
 }
+WORDING = load_wording()
 
 def checkboxes(choices) -> Spec:
     """A checkbox group: listed codes (ticked twice is fine), or unlisted ones among them."""
@@ -76,6 +78,10 @@ PAGE_FIELDS = {
     },
     **{slug: {code: choice((("yes", "Yes"), ("no", "No")), ["y", "true", "1", "on"]) for code in codes}
        for slug, codes in SAFETY_PAGE_CODES.items()},
+    "back-pain": {
+        **{code: choice((("agree", WORDING.agree), ("disagree", WORDING.disagree)), ["yes", "1"]) for code in BACK_SCREEN_STATEMENTS},
+        "bothersome": choice(WORDING.bother_levels, ["agree", "very much", "5"]),
+    },
     "when-and-where": {
         "site": choice([(code, code) for code in SITES], ["atlantis", "Riverside"]),
         "days": checkboxes(vocabulary.WEEKDAYS),
@@ -125,6 +131,7 @@ def assert_clean_answers(slug: str, stored: dict) -> None:
         "pain_worst": vocabulary.PAIN_SCALE, "sensations": vocabulary.SENSATIONS, "days": vocabulary.WEEKDAYS,
         "times": vocabulary.TIMES_OF_DAY, "site": [(code, code) for code in SITES],
         **{code: (("yes", "Yes"), ("no", "No")) for slug in SAFETY_PAGE_CODES for code in PAGE_FIELDS[slug]},
+        **{code: (("agree", ""), ("disagree", "")) for code in BACK_SCREEN_STATEMENTS}, "bothersome": WORDING.bother_levels,
     }
     for name, value in stored.items():
         if name in choices:
@@ -144,10 +151,11 @@ def assert_clean_answers(slug: str, stored: dict) -> None:
 
 
 def patient_on(app, slug: str) -> Patient:
-    """A patient whose earlier pages are answered (FUZZED_PROBLEM, so every safety page applies)."""
+    """A patient whose earlier pages are answered (FUZZED_PROBLEM, so every safety page applies;
+    the lower back for the back-pain screen, which only they are asked)."""
     patient = Patient(app.test_client())
     patient.start()
-    answers = valid_answers(where_it_hurts=FUZZED_PROBLEM)
+    answers = valid_answers(where_it_hurts={"region": "lower_back"} if slug == "back-pain" else FUZZED_PROBLEM)
     for step in STEPS[: [step.slug for step in STEPS].index(slug)]:
         if step.slug in answers:
             assert patient.answer(step.slug, answers[step.slug]).status_code == 303
@@ -156,7 +164,7 @@ def patient_on(app, slug: str) -> Patient:
 
 # --- the patient's forms ------------------------------------------------------------------
 
-SAME_RULE_PAGES = tuple(SAFETY_PAGE_CODES)  # every question is a yes/no radio group
+SAME_RULE_PAGES = (*SAFETY_PAGE_CODES, "back-pain")  # every question is a radio group with the same rule
 PAGE_TARGETS = [
     pytest.param(slug, *case.values, id=f"{slug}-{case.id}")
     for slug in PAGE_FIELDS for case in targets(PAGE_FIELDS[slug], per_field=slug not in SAME_RULE_PAGES)

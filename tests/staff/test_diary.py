@@ -35,7 +35,11 @@ def booked_clinic(app, make_staff):
     new_practitioner(app, "Dev Physio")
     grace = new_request(app, first="Grace", last="Hopper", email="grace@example.com", phone="07400 111222",
                         general_health={"night_pain": "yes"})
-    slot = free_slot(app, practitioner=clara)
+    # A working day at least two days on, so the whole day is to come at any hour the tests run.
+    later = today_in_london() + timedelta(days=2)
+    while later.weekday() >= 5:
+        later += timedelta(days=1)
+    slot = free_slot(app, practitioner=clara, day=later)
     book_appointment(app, grace, reception, slot)
     day = local_start(slot).date()
     alan = new_request(app, first="Alan", last="Turing", email="alan@example.com", site="west-green")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from intake.clinic.back_screen import load_wording
 from tests.factories import STAFF_PASSWORD, new_practitioner, new_staff
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -228,10 +229,21 @@ def answer_all_no(page) -> None:
 
 def answer_safety_pages_no(page) -> None:
     """Answer No on each page of safety questions the patient is asked (which pages there are, and
-    their questions, follow the problem), up to the page about when and where they can come."""
-    while not page.url.endswith("/book/when-and-where"):
+    their questions, follow the problem), up to the back-pain screen or the page about when and where
+    they can come."""
+    while not page.url.endswith(("/book/when-and-where", "/book/back-pain")):
         answer_all_no(page)
         continue_on(page)
+
+
+def answer_back_pain(page, agree: tuple[str, ...] = (), bothered: str = "slightly") -> None:
+    """Answer the back-pain screen as a person reads it: agree with the statements whose codes are
+    given, disagree with the rest, and pick how much the pain bothered them."""
+    wording = load_wording()
+    for code, statement in wording.statements:
+        choice = wording.agree if code in agree else wording.disagree
+        page.get_by_role("group", name=statement, exact=True).get_by_label(choice, exact=True).check()
+    page.get_by_role("group", name=wording.bothersome, exact=True).get_by_label(wording.answer_words[bothered], exact=True).check()
 
 
 def continue_on(page) -> None:
