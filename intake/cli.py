@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from intake.appointments.demo import seed_demo_clinic
 from intake.reminders.queue import ReminderSettings, queue_due_reminders
+from intake.waitlist.services import WaitlistRules, offer_again
 from intake.journey.services import purge_expired_drafts
 from intake.mail.notifications import MailSettings
 from intake.mail.outbox import send_pass
@@ -38,7 +39,9 @@ outbox_cli = AppGroup("outbox", help="Deliver the emails and texts waiting in th
 @click.option("--loop", is_flag=True, help="Keep running, checking for due emails every OUTBOX_POLL_SECONDS.")
 @click.option("--max-passes", type=int, default=0, hidden=True, help="Stop after this many passes (for tests).")
 def send_outbox(loop: bool, max_passes: int) -> None:
-    """Send every email and text that is due (once, for cron; or as a long-running worker with --loop)."""
+    """Send every email and text that is due (once, for cron; or as a long-running worker with --loop),
+    first queueing the reminders coming due and offering again the waitlist's times whose offers
+    all ended untaken (every REMINDER_SCAN_SECONDS)."""
     stop = threading.Event()
     if loop:
         for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -48,6 +51,7 @@ def send_outbox(loop: bool, max_passes: int) -> None:
         if scanned_at is None or utcnow() - scanned_at >= timedelta(seconds=current_app.config["REMINDER_SCAN_SECONDS"]):
             scanned_at = utcnow()
             _queue_reminders(scanned_at)
+            _offer_times_again(scanned_at)
         report = send_pass(current_app.config)
         if report.handled:
             click.echo(f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead {len(report.dead)}.")
@@ -67,6 +71,13 @@ def _queue_reminders(now: datetime) -> int:
     if queued:
         click.echo(f"Queued {queued} reminder(s).")
     return queued
+
+
+def _offer_times_again(now: datetime) -> None:
+    offered = offer_again(WaitlistRules.from_config(current_app.config), now)
+    db.session.commit()
+    if offered:
+        click.echo(f"Offered {len(offered)} time(s) again to those waiting.")
 
 
 reminders_cli = AppGroup("reminders", help="Appointment reminders.")

@@ -32,6 +32,9 @@ from intake.platform.extensions import db
 from intake.waitlist.models import WaitlistEntry, WaitlistOffer
 from intake.waitlist.tokens import new_token
 
+# Offers that ended (let pass or declined) this long ago at most are looked at again by
+# `offer_again`: a worker stopped for longer than this leaves those times as they are.
+LOOK_BACK = timedelta(days=1)
 # An offer closes this long before its time at the latest (half the notice, if that is shorter),
 # so whoever takes it can still get there.
 CLOSES_BEFORE = timedelta(hours=1)
@@ -152,8 +155,10 @@ def offer_freed(freed: FreedTime, rules: WaitlistRules, now: datetime) -> list[i
     except appointments.BookingError:
         return []  # taken again already, or no longer a time the diary offers
     waiting = dict(_waiting_for(freed))
+    # Nobody is offered the same time twice: not while an offer stands, nor after they let it
+    # pass or said no.
     already = set(db.session.execute(select(WaitlistOffer.entry_id).where(
-        WaitlistOffer.practitioner_id == slot.practitioner_id, WaitlistOffer.starts_at == slot.starts_at, WaitlistOffer.outcome.is_(None),
+        WaitlistOffer.practitioner_id == slot.practitioner_id, WaitlistOffer.starts_at == slot.starts_at,
     )).scalars())
     chosen = [found for found in matching(slot, list(waiting), now=now, cutoff=timedelta(hours=rules.cutoff_hours), notice=notice)
               if found.entry_id not in already][:rules.offers_per_time]
@@ -172,4 +177,30 @@ def offer_freed(freed: FreedTime, rules: WaitlistRules, now: datetime) -> list[i
             site_by_code(rules.sites, slot.site_code), practitioner, expires, offer_url(token, rules.mail),
         ), rules.mail, now)
         messages.append(message_id)
+    return messages
+
+
+def offer_again(rules: WaitlistRules, now: datetime) -> list[int]:
+    """Offer each time whose offers have all ended untaken (let pass or declined) to the next
+    patients waiting who suit it, if it is still free and far enough ahead (the caller commits);
+    return the offers' message ids. Run by the outbox worker every few minutes; on PostgreSQL the
+    ended offers of a time are locked by the worker that reads them, so two workers never offer
+    the same time twice at once."""
+    since = now - LOOK_BACK
+    ended = (
+        select(WaitlistOffer.practitioner_id, WaitlistOffer.site_code, WaitlistOffer.starts_at)
+        .where(WaitlistOffer.starts_at > now + timedelta(hours=rules.notice_hours),
+               ((WaitlistOffer.outcome == "declined") & (WaitlistOffer.answered_at > since))
+               | (WaitlistOffer.outcome.is_(None) & (WaitlistOffer.expires_at <= now) & (WaitlistOffer.expires_at > since)))
+    )
+    if db.engine.dialect.name == "postgresql":
+        ended = ended.with_for_update(skip_locked=True)
+    messages = []
+    for time_ in sorted(set(db.session.execute(ended).all())):
+        still_open = db.session.execute(select(WaitlistOffer.id).where(
+            WaitlistOffer.practitioner_id == time_.practitioner_id, WaitlistOffer.starts_at == time_.starts_at,
+            (WaitlistOffer.outcome == "taken") | (WaitlistOffer.outcome.is_(None) & (WaitlistOffer.expires_at > now)),
+        ).limit(1)).first()
+        if still_open is None:
+            messages += offer_freed(FreedTime(*time_), rules, now)
     return messages

@@ -236,8 +236,9 @@ def test_a_name_outside_the_text_alphabet_still_fits_in_two_segments(app, clara)
 
 
 def test_a_text_that_cannot_fit_goes_by_email_instead(app, clara, monkeypatch):
-    wordy = [site if site.code != "riverside" else type(site)(site.code, "Riverside " * 40, site.address) for site in app.config["CLINIC_SITES"]]
-    monkeypatch.setitem(app.config, "CLINIC_SITES", wordy)
-    appointment_at(app, grace(app, "text"), clara, london(2026, 12, 10, 14), booked_at=london(2026, 12, 1, 9))
+    reference = grace(app, "text")
+    wordy = [site if site.code != "riverside" else type(site)(site.code, "Riverside " * 30, site.address) for site in app.config["CLINIC_SITES"]]
+    monkeypatch.setitem(app.config, "CLINIC_SITES", wordy)  # a site name no text could hold
+    appointment_at(app, reference, clara, london(2026, 12, 10, 14), booked_at=london(2026, 12, 1, 9))
     scan(app, london(2026, 12, 8, 9, 50))
     assert [(message.channel, message.recipient) for message in reminders(app)] == [("email", "grace@example.com")]

@@ -20,7 +20,9 @@ from intake.mail.segments import segment_count
 from intake.platform.extensions import db, limiter
 from intake.self_service import waitlist_routes
 from intake.staff.models import AuditEvent
+from intake.waitlist import services as waitlist_services
 from intake.waitlist.models import WaitlistEntry, WaitlistOffer
+from intake.waitlist.services import WaitlistRules
 from tests.factories import CSRF_PATTERN, book_appointment, free_slot, new_practitioner, new_request, new_staff, outbox, sign_in
 
 MANAGE_TOKEN = re.compile(r"/appointment\?token=([A-Za-z0-9_-]{43})")
@@ -381,3 +383,31 @@ def test_two_patients_confirming_the_same_time_at_once_get_one_winner(app, clini
     with app.app_context():
         outcomes = sorted(db.session.execute(select(WaitlistOffer.outcome).where(WaitlistOffer.starts_at == clinic.appointment(moved[0]).starts_at)).scalars())
     assert outcomes == ["gone", "gone", "taken"]
+
+
+def test_a_time_whose_offers_all_ended_untaken_goes_to_the_next_patients_waiting_once(make_app):
+    app = make_app(WAITLIST_OFFERS_PER_TIME=1)
+    clinic = Clinic(app)
+    alan = clinic.booked("Alan", 45)
+    hedy, grace, ida = (clinic.booked(name, 90 + 10 * number) for number, name in enumerate(("Hedy", "Grace", "Ida")))
+    for patient in (hedy, grace, ida):
+        clinic.join(patient)
+    clinic.cancel(alan)
+    rules = WaitlistRules.from_config(app.config)
+    with app.app_context():
+        expires = db.session.execute(select(WaitlistOffer.expires_at)).scalar_one()
+        assert waitlist_services.offer_again(rules, expires - timedelta(minutes=1)) == []  # Hedy's offer still stands
+        db.session.commit()
+    assert [message.recipient for message in outbox(app) if message.kind == "waitlist_offer"] == ["hedy@example.com"]
+    with app.app_context():
+        assert len(waitlist_services.offer_again(rules, expires + timedelta(minutes=1))) == 1  # Hedy let it pass: Grace next
+        db.session.commit()
+        assert waitlist_services.offer_again(rules, expires + timedelta(minutes=2)) == []  # never twice at once
+    client = app.test_client()
+    [grace_token] = clinic.offers_to("Grace")
+    client.post("/appointment/offer/decline", data=fields(offer_page(client, grace_token)))
+    with app.app_context():
+        assert len(waitlist_services.offer_again(rules, expires + timedelta(minutes=3))) == 1  # Grace said no: Ida next, never Hedy again
+        db.session.commit()
+    assert [message.recipient for message in outbox(app) if message.kind == "waitlist_offer"] == [
+        "hedy@example.com", "grace@example.com", "ida@example.com"]
