@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from intake.platform.extensions import db
 from tests import factories
 from tests.support.database import BACKENDS, empty_database, forget, new_app, shared_app
+from tests.support.mail_server import SMTPServer
 from tests.support.database import database_url as url_for_backend
 
 pytest_plugins = ["tests.support.browser"]
@@ -54,6 +55,15 @@ def cheap_password_hashing():
             cheap = CHEAP_HASHER if isinstance(value, PasswordHasher) else CHEAP_HASHER.hash(os.urandom(16).hex())
             patch.setattr(module, name, cheap)
         yield
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that keeps every message it accepts (its `inbox`)."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -29,14 +29,6 @@ GOALS_MARKER = "ZZMARKER-marathon-goal"
 
 
 @pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def mail_app(make_app, smtp_server):
     """An app that sends through the test SMTP server, straight after each request."""
     return make_app(

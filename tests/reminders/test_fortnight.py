@@ -31,7 +31,6 @@ from intake.self_service import services as manage, waitlist as offers
 from intake.staff import accounts, services as reception
 from intake.waitlist.services import WaitlistRules
 from tests.factories import new_practitioner, new_request, new_staff
-from tests.support.mail_server import SMTPServer
 from tests.support.sms_providers import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TwilioServer
 
 UTC = timezone.utc
@@ -157,14 +156,6 @@ class Clinic:
                         self.sent_at.setdefault(message_id, now)
                 db.session.remove()
             now += TICK
-
-
-@pytest.fixture
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
