@@ -17,7 +17,9 @@ at a minute of today's clock (REMINDER_AT) about a minute after the patients sta
 patients choosing a time choose one on that day. Both workers scan for reminders every second.
 
 Mid-run, as soon as node A's outbox worker holds claimed messages after the reminders come due
-(within 5 s), node A's gunicorn (master and workers) and outbox worker are killed with SIGKILL. A message node A's worker had claimed is taken over by
+(within 5 s), node A's gunicorn (master and workers) and outbox worker are killed with SIGKILL.
+Node B's worker is paused (SIGSTOP) from a second before until the kill, so that it is node A's
+worker that claims the texts coming due and the kill lands mid-send. A message node A's worker had claimed is taken over by
 node B's worker once its claim is older than the lease, shortened here to 10 s
 (OUTBOX_LEASE_SECONDS; 300 s by default) so the run finishes. At-least-once, not exactly-once,
 is what a lease can promise: the message being handed to the mail server or the provider at the
@@ -328,9 +330,18 @@ def check_shared_limit(nodes: Nodes) -> bool:
     return passed
 
 
-def kill_mid_send(node: Node, engine) -> list:
+def kill_mid_send(node: Node, other: Node, engine) -> list:
     """Kill the node as soon as its worker holds claimed messages (within a few seconds of the
-    reminders coming due), so the kill lands mid-send; return the claims it held."""
+    reminders coming due), so the kill lands mid-send; return the claims it held. The other
+    node's worker is paused (SIGSTOP) meanwhile, so it cannot claim every text first."""
+    os.killpg(other.worker_pid, signal.SIGSTOP)
+    try:
+        return _kill_when_claiming(node, engine)
+    finally:
+        os.killpg(other.worker_pid, signal.SIGCONT)
+
+
+def _kill_when_claiming(node: Node, engine) -> list:
     claimed_by = f"%:{node.worker_pid}:%"
     deadline = time.monotonic() + KILL_WITHIN_SECONDS
     held = []
@@ -403,8 +414,8 @@ def run(arguments, folder: Path) -> bool:
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=arguments.browsers) as pool:
             sending = [pool.submit(keep_sending) for _ in range(arguments.browsers)]
-            time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds()))
-            killed_claims = kill_mid_send(nodes["A"], engine)
+            time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds() - 1))
+            killed_claims = kill_mid_send(nodes["A"], nodes["B"], engine)
             print(f"killed node A (web and worker, SIGKILL) at {utcnow():%H:%M:%S} UTC; "
                   f"its worker held {len(killed_claims)} claimed message(s) then")
             results = [outcome for future in sending for outcome in future.result()]
@@ -492,7 +503,8 @@ def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_pref
         explained = set(copies) <= in_flight
         copies_total += sum(copies.values())
         print(f"  {label:<6} queued {len(queued[channel]):6,}  delivered {sum(delivered[channel].values()):6,}  unique {len(unique):6,}  "
-              f"lost {len(lost):3}  sent twice {sum(copies.values()):3} ({'each held by the killed worker' if explained else 'NOT all held by the killed worker'})"
+              f"lost {len(lost):3}  sent twice {sum(copies.values()):3}"
+              + (f" ({'each held by the killed worker' if explained else 'NOT all held by the killed worker'})" if copies else "")
               + (f"  not queued {len(stray)}" if stray else ""))
         passed_messages &= not lost and not stray and explained
     print(f"  copies allowed: at most 1 (the message in flight when the killed worker died); found {copies_total}")
