@@ -12,15 +12,15 @@ take the emails and texts, each 50 ms to answer as a real one is not instant, so
 land mid-send; deliveries are counted per Message-ID and per Notify reference.
 
 Texts: the only texts the app sends are appointment reminders. So that they come due during
-the run, the reminder is set for a few days before the first bookable day (REMINDER_DAYS_BEFORE)
+the run, the reminder is set for as many days before the first day patients are offered (REMINDER_DAYS_BEFORE)
 at a minute of today's clock (REMINDER_AT) about a minute after the patients start, and the
 patients choosing a time choose one on that day. Both workers scan for reminders every second.
 
 Mid-run, as soon as node A's outbox worker holds claimed messages after the reminders come due
 (within 5 s), node A's gunicorn (master and workers) and outbox worker are killed with SIGKILL.
 Node B's worker is paused (SIGSTOP) from a second before until the kill, so that it is node A's
-worker that claims the texts coming due and the kill lands mid-send. A message node A's worker had claimed is taken over by
-node B's worker once its claim is older than the lease, shortened here to 10 s
+worker that claims the texts coming due and the kill lands mid-send. A message node A's worker
+had claimed is taken over by node B's worker once its claim is older than the lease, shortened here to 10 s
 (OUTBOX_LEASE_SECONDS; 300 s by default) so the run finishes. At-least-once, not exactly-once,
 is what a lease can promise: the message being handed to the mail server or the provider at the
 instant of the kill was delivered but never recorded as sent, so it is sent again (with the same
@@ -104,7 +104,16 @@ class SlowInbox(Inbox):
 
 
 class SlowNotify(NotifyServer):
-    """Notify's stand-in, taking a moment to answer after it has taken a text."""
+    """Notify's stand-in, taking a moment to answer after it has taken a text, and counting the
+    answers it could not give because the worker asking had died meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unanswered = 0
+        self.server.handle_error = self._count_unanswered
+
+    def _count_unanswered(self, request, client_address) -> None:
+        self.unanswered += 1
 
     def answer(self, path, headers, raw):
         answered = super().answer(path, headers, raw)
@@ -330,12 +339,13 @@ def check_shared_limit(nodes: Nodes) -> bool:
     return passed
 
 
-def kill_mid_send(node: Node, other: Node, engine) -> list:
+def kill_mid_send(node: Node, other: Node, engine, reminders_due: datetime) -> list:
     """Kill the node as soon as its worker holds claimed messages (within a few seconds of the
     reminders coming due), so the kill lands mid-send; return the claims it held. The other
     node's worker is paused (SIGSTOP) meanwhile, so it cannot claim every text first."""
     os.killpg(other.worker_pid, signal.SIGSTOP)
     try:
+        time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds()))
         return _kill_when_claiming(node, engine)
     finally:
         os.killpg(other.worker_pid, signal.SIGCONT)
@@ -415,7 +425,7 @@ def run(arguments, folder: Path) -> bool:
         with ThreadPoolExecutor(max_workers=arguments.browsers) as pool:
             sending = [pool.submit(keep_sending) for _ in range(arguments.browsers)]
             time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds() - 1))
-            killed_claims = kill_mid_send(nodes["A"], nodes["B"], engine)
+            killed_claims = kill_mid_send(nodes["A"], nodes["B"], engine, reminders_due)
             print(f"killed node A (web and worker, SIGKILL) at {utcnow():%H:%M:%S} UTC; "
                   f"its worker held {len(killed_claims)} claimed message(s) then")
             results = [outcome for future in sending for outcome in future.result()]
@@ -507,6 +517,7 @@ def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_pref
               + (f" ({'each held by the killed worker' if explained else 'NOT all held by the killed worker'})" if copies else "")
               + (f"  not queued {len(stray)}" if stray else ""))
         passed_messages &= not lost and not stray and explained
+    print(f"  texts taken by the provider whose answer found the worker dead: {notify.unanswered}")
     print(f"  copies allowed: at most 1 (the message in flight when the killed worker died); found {copies_total}")
     passed_messages &= copies_total <= 1
 
