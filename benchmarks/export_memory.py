@@ -131,7 +131,17 @@ def prepare(database_url: str, folder: Path, size: int, seeding: bool) -> dict[s
 @dataclass
 class Server:
     port: int
-    worker_pid: int
+    master_pid: int
+
+    @property
+    def worker_pid(self) -> int:
+        """The one worker (a new one if gunicorn replaced a worker it timed out)."""
+        for _ in range(100):
+            children = Path(f"/proc/{self.master_pid}/task/{self.master_pid}/children").read_text().split()
+            if len(children) == 1:
+                return int(children[0])
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn has {len(children)} workers, not one")
 
 
 @contextmanager
@@ -144,9 +154,7 @@ def serve(settings: dict[str, str], log: Path) -> Iterator[Server]:
         server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**environment, **settings}, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(port, server)
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        assert len(children) == 1, children
-        yield Server(port, int(children[0]))
+        yield Server(port, server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -170,17 +178,20 @@ class Download:
     total_s: float
     body_bytes: int
     lines: int
-    growth_mb: float
+    growth_mb: float | None  # None: the worker was gone by the end (gunicorn timed it out, or it ran out of memory)
+    complete: bool
 
     @property
     def passed(self) -> bool:
-        return self.status == 200 and self.growth_mb < GROWTH_LIMIT_MB and self.first_byte_s < FIRST_BYTE_LIMIT_S
+        return (self.status == 200 and self.complete and self.growth_mb is not None and self.growth_mb < GROWTH_LIMIT_MB
+                and self.first_byte_s < FIRST_BYTE_LIMIT_S)
 
 
 def download(server: Server, name: str, method: str, path: str, cookie: str, body: str = "") -> Download:
     """Fetch `path` from the server, reading the body as it comes, with the worker's peak memory growth."""
-    Path(f"/proc/{server.worker_pid}/clear_refs").write_text("5")  # peak resident set := current
-    before = memory_kb(server.worker_pid)["VmRSS"]
+    worker = server.worker_pid
+    Path(f"/proc/{worker}/clear_refs").write_text("5")  # peak resident set := current
+    before = memory_kb(worker)["VmRSS"]
     headers = {"Cookie": cookie}
     if body:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -190,14 +201,24 @@ def download(server: Server, name: str, method: str, path: str, cookie: str, bod
     response = connection.getresponse()
     first = response.read(1)
     first_byte = time.perf_counter() - started
-    size, lines = len(first), first.count(b"\n")
-    while chunk := response.read(1 << 16):
-        size += len(chunk)
-        lines += chunk.count(b"\n")
+    size, lines, complete = len(first), first.count(b"\n"), True
+    try:
+        while chunk := response.read(1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    except http.client.IncompleteRead as cut_off:  # the worker stopped part-way
+        size, lines, complete = size + len(cut_off.partial), lines + cut_off.partial.count(b"\n"), False
     total = time.perf_counter() - started
     connection.close()
-    peak = memory_kb(server.worker_pid)["VmHWM"]
-    return Download(name, response.status, first_byte, total, size, lines, (peak - before) / 1024)
+    try:
+        growth = (memory_kb(worker)["VmHWM"] - before) / 1024
+    except (FileNotFoundError, KeyError):  # gone, or a zombie not yet reaped
+        growth = None
+    return Download(name, response.status, first_byte, total, size, lines, growth, complete)
+
+
+def growth(result: Download) -> str:
+    return "worker gone" if result.growth_mb is None else f"{result.growth_mb:.1f} MB"
 
 
 def main() -> int:
@@ -219,17 +240,21 @@ def main() -> int:
             download(server, "warm-up", "GET", "/staff/export.csv?q=nobody-at-all", cookie)
             warm = urlencode({"references": prepared["references"][:1], "csrf_token": prepared["token"]}, doseq=True)
             download(server, "warm-up", "POST", access_path, cookie, warm + "&format=json")
-            download(server, "warm-up", "POST", access_path, cookie, warm + "&format=page")
+            download(server, "warm-up", "POST", access_path, cookie, warm + "&format=html")
             results = [
                 download(server, f"CSV export, all {prepared['held']:,} requests", "GET", "/staff/export.csv", cookie),
                 download(server, f"subject access JSON, {PATIENT_REQUESTS} requests", "POST", access_path, cookie, choice + "&format=json"),
-                download(server, f"subject access page, {PATIENT_REQUESTS} requests", "POST", access_path, cookie, choice + "&format=page"),
+                download(server, f"subject access page, {PATIENT_REQUESTS} requests", "POST", access_path, cookie, choice + "&format=html"),
             ]
             print(f"  worker resident set after: {memory_kb(server.worker_pid)['VmRSS'] / 1024:.0f} MB")
+        if not all(result.complete for result in results):
+            print("gunicorn's log on the worker cut off:", *[line for line in (Path(folder) / "gunicorn.log").read_text().splitlines()
+                                                             if "WORKER" in line or "orker" in line][:5], sep="\n  ")
     print(f"{'export':<42} {'status':>6} {'first byte':>10} {'total':>8} {'size':>9} {'lines':>8} {'peak growth':>11}")
     for result in results:
         print(f"{result.name:<42} {result.status:>6} {result.first_byte_s * 1000:>7.0f} ms {result.total_s:>6.1f} s"
-              f" {result.body_bytes / 1e6:>6.1f} MB {result.lines:>8,} {result.growth_mb:>8.1f} MB  {'PASS' if result.passed else 'FAIL'}")
+              f" {result.body_bytes / 1e6:>6.1f} MB {result.lines:>8,} {growth(result):>11}  {'PASS' if result.passed else 'FAIL'}"
+              f"{'' if result.complete else ' (cut off part-way)'}")
     csv_rows = results[0].lines - 1
     complete = csv_rows == prepared["held"]
     print(f"CSV rows: {csv_rows:,} of {prepared['held']:,} ({'all' if complete else 'MISSING ROWS'})")

@@ -1,6 +1,7 @@
 """Reminders queued as they come due: at the right London time by the patient's channel, with
-what the patient needs and nothing clinical, once only (even with two scans at once), withdrawn
-when the appointment is cancelled or moved, re-planned for the new time, and never sent late."""
+what the patient needs and nothing clinical, once only (even with two scans at once, or a scan
+stopped half-way and run again), withdrawn when the appointment is cancelled or moved, re-planned
+for the new time, and never sent late."""
 
 from __future__ import annotations
 
