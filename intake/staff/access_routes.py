@@ -4,13 +4,12 @@ against each request it covers."""
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, render_template, request
+from flask import Response, render_template, request, stream_template, stream_with_context
 from flask_login import current_user
 
 from intake.platform.extensions import db
 from intake.platform.forms import select_choices
+from intake.platform.streaming import buffered, json_chunks
 from intake.platform.timeutil import LONDON, utcnow
 from intake.staff import subject_access
 from intake.staff.access_forms import ExportForm, FindPatientQuery
@@ -52,7 +51,8 @@ def subject_access_search():
 @bp.post("/subject-access")
 @roles("admin")
 def subject_access_export():
-    """Everything held about the chosen requests, as a page or a JSON file; audited."""
+    """Everything held about the chosen requests, as a page or a JSON file, audited first and then
+    sent as it is read (a patient with much on record is never held in memory whole)."""
     query = FindPatientQuery(request.args)
     form = ExportForm()
     form.references.choices = _choices(_found(query))
@@ -60,14 +60,15 @@ def subject_access_export():
         return render_template("staff/subject_access.html", form=query, export=form, found=[], searched=True), 400
     chosen = subject_access.requests_by_reference(form.references.data)
     now = utcnow()
-    record = subject_access.record_of(chosen, now)
-    for stored in chosen:
-        audit(current_user, "subject_access", stored.id, now, format=form.format.data)
+    chosen_ids = [stored.id for stored in chosen]
+    for request_id in chosen_ids:
+        audit(current_user, "subject_access", request_id, now, format=form.format.data)
     db.session.commit()
+    record = subject_access.record_of(chosen_ids, now)
     if form.format.data == "json":
         return Response(
-            json.dumps(record, indent=2, ensure_ascii=False), mimetype="application/json",
+            stream_with_context(buffered(json_chunks(record))), mimetype="application/json",
             headers={"Content-Disposition": f'attachment; filename="subject-access-{now.astimezone(LONDON):%Y-%m-%d-%H%M}.json"',
                      "Cache-Control": "no-store"},
         )
-    return render_template("staff/subject_access_record.html", record=record, prepared=now)
+    return Response(buffered(stream_template("staff/subject_access_record.html", record=record, prepared=now)))

@@ -9,6 +9,7 @@ changed it and when.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -48,64 +49,88 @@ def requests_by_reference(references: list[str]) -> list[AssessmentRequest]:
     ).scalars())
 
 
-def record_of(requests: list[AssessmentRequest], now: datetime) -> dict[str, Any]:
-    """Everything held about these requests, as plain values (JSON-ready, times in UTC ISO 8601)."""
-    return {
-        "prepared_at": _plain(now),
-        "requests": [_request_record(stored) for stored in requests],
-    }
+def record_of(request_ids: list[int], now: datetime) -> dict[str, Any]:
+    """Everything held about the requests with these ids, as plain values (JSON-ready, times in UTC ISO 8601).
+
+    The requests, and each one's appointments, emails, notes and history, are generators that
+    read from the database as they are consumed (a few rows at a time), so a patient with much
+    on record is written out without holding it all: consume it once, in an app context (a
+    streamed response's, after the view's session has gone).
+    """
+    return {"prepared_at": _plain(now), "requests": _request_records(request_ids)}
 
 
-def _request_record(stored: AssessmentRequest) -> dict[str, Any]:
+def _request_records(request_ids: list[int]) -> Iterator[dict[str, Any]]:
+    staff_names = dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all())
+    for request_id in request_ids:
+        stored = db.session.execute(select(AssessmentRequest).where(AssessmentRequest.id == request_id)).scalar_one()
+        yield _request_record(stored, staff_names)
+
+
+# Rows read from the database at a time for each part of a request's record.
+READ_BATCH = 100
+
+
+def _rows(query):
+    """The query's rows, read `READ_BATCH` at a time (a server-side cursor on PostgreSQL)."""
+    return db.session.execute(query.execution_options(yield_per=READ_BATCH))
+
+
+def _request_record(stored: AssessmentRequest, staff_names: dict[int, str]) -> dict[str, Any]:
     details = {
         column.key: _plain(getattr(stored, column.key))
         for column in AssessmentRequest.__table__.columns if column.key not in INTERNAL_COLUMNS
     }
-    staff_names = dict(db.session.execute(select(StaffUser.id, StaffUser.name)).all())
-    appointments = db.session.execute(
-        select(Appointment, Practitioner.name).join(Practitioner, Practitioner.id == Appointment.practitioner_id)
-        .where(Appointment.request_id == stored.id).order_by(Appointment.starts_at)
-    ).all()
-    messages = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.request_id == stored.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
-    ).scalars()
-    notes = db.session.execute(select(RequestNote).where(RequestNote.request_id == stored.id).order_by(RequestNote.created_at)).scalars()
-    history = db.session.execute(select(AuditEvent).where(AuditEvent.request_id == stored.id).order_by(AuditEvent.at, AuditEvent.id)).scalars()
     return {
         "request": details,
-        "appointments": [
-            {
-                "starts_at": _plain(appointment.starts_at),
-                "starts_at_london": appointment.starts_at.astimezone(LONDON).strftime("%A %-d %B %Y, %H:%M"),
-                "minutes": appointment.minutes,
-                "site": appointment.site_code,
-                "practitioner": practitioner,
-                "booked_by": staff_names.get(appointment.booked_by_id, "") if appointment.booked_by_id else "the patient, online",
-                "cancelled": appointment.cancelled,
-                "cancelled_at": _plain(appointment.cancelled_at),
-                "cancel_reason": appointment.cancel_reason,
-                "booked_at": _plain(appointment.created_at),
-            }
-            for appointment, practitioner in appointments
-        ],
-        "messages": [
-            {
-                "kind": message.kind, "to": message.recipient, "subject": message.subject, "status": message.status,
-                "attempts": message.attempts, "queued_at": _plain(message.created_at), "sent_at": _plain(message.sent_at),
-                "text": message.text_body,
-            }
-            for message in messages
-        ],
-        "notes": [
-            {"written_at": _plain(note.created_at), "by": staff_names.get(note.author_id, ""), "note": note.body}
-            for note in notes
-        ],
-        "history": [
-            {"at": _plain(event.at), "by": staff_names.get(event.staff_id, event.staff_email) if event.staff_id else event.staff_email,
-             "action": event.action, "detail": event.detail}
-            for event in history
-        ],
+        "appointments": _appointments(stored.id, staff_names),
+        "messages": _messages(stored.id),
+        "notes": _notes(stored.id, staff_names),
+        "history": _history(stored.id, staff_names),
     }
+
+
+def _appointments(request_id: int, staff_names: dict[int, str]) -> Iterator[dict[str, Any]]:
+    for appointment, practitioner in _rows(
+        select(Appointment, Practitioner.name).join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .where(Appointment.request_id == request_id).order_by(Appointment.starts_at)
+    ):
+        yield {
+            "starts_at": _plain(appointment.starts_at),
+            "starts_at_london": appointment.starts_at.astimezone(LONDON).strftime("%A %-d %B %Y, %H:%M"),
+            "minutes": appointment.minutes,
+            "site": appointment.site_code,
+            "practitioner": practitioner,
+            "booked_by": staff_names.get(appointment.booked_by_id, "") if appointment.booked_by_id else "the patient, online",
+            "cancelled": appointment.cancelled,
+            "cancelled_at": _plain(appointment.cancelled_at),
+            "cancel_reason": appointment.cancel_reason,
+            "booked_at": _plain(appointment.created_at),
+        }
+
+
+def _messages(request_id: int) -> Iterator[dict[str, Any]]:
+    for message in _rows(
+        select(OutboxMessage).where(OutboxMessage.request_id == request_id).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ).scalars():
+        yield {
+            "kind": message.kind, "to": message.recipient, "subject": message.subject, "status": message.status,
+            "attempts": message.attempts, "queued_at": _plain(message.created_at), "sent_at": _plain(message.sent_at),
+            "text": message.text_body,
+        }
+
+
+def _notes(request_id: int, staff_names: dict[int, str]) -> Iterator[dict[str, Any]]:
+    for note in _rows(select(RequestNote).where(RequestNote.request_id == request_id).order_by(RequestNote.created_at)).scalars():
+        yield {"written_at": _plain(note.created_at), "by": staff_names.get(note.author_id, ""), "note": note.body}
+
+
+def _history(request_id: int, staff_names: dict[int, str]) -> Iterator[dict[str, Any]]:
+    for event in _rows(
+        select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.at, AuditEvent.id)
+    ).scalars():
+        yield {"at": _plain(event.at), "by": staff_names.get(event.staff_id, event.staff_email) if event.staff_id else event.staff_email,
+               "action": event.action, "detail": event.detail}
 
 
 def _plain(value: Any) -> Any:

@@ -1,6 +1,7 @@
 """Reminders queued as they come due: at the right London time by the patient's channel, with
-what the patient needs and nothing clinical, once only (even with two scans at once), withdrawn
-when the appointment is cancelled or moved, re-planned for the new time, and never sent late."""
+what the patient needs and nothing clinical, once only (even with two scans at once, or a scan
+stopped half-way and run again), withdrawn when the appointment is cancelled or moved, re-planned
+for the new time, and never sent late."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from intake.appointments import services as appointments
 from intake.appointments.models import Appointment
+from intake.reminders import queue
 from intake.reminders.queue import ReminderSettings, queue_due_reminders
 from intake.mail.delivery import TOO_LATE, RetryPolicy, deliver_pending
 from intake.mail.models import OutboxMessage
@@ -32,11 +34,12 @@ def london(*parts) -> datetime:
     return datetime(*parts, tzinfo=LONDON).astimezone(UTC)
 
 
-def scan(app, now: datetime, **config) -> int:
+def scan(app, now: datetime, batch_size: int = queue.BATCH_SIZE, **config) -> int:
     """One scan at `now` with the app's settings (and any overrides)."""
     with app.app_context():
         settings = ReminderSettings.from_config({**app.config, **config})
-        return queue_due_reminders(now, settings=settings, mail=MailSettings.from_config(app.config), sites=app.config["CLINIC_SITES"])
+        return queue_due_reminders(now, settings=settings, mail=MailSettings.from_config(app.config), sites=app.config["CLINIC_SITES"],
+                                   batch_size=batch_size)
 
 
 def reminders(app) -> list[OutboxMessage]:
@@ -188,6 +191,29 @@ def test_two_scans_at_once_queue_each_reminder_once(app, clara):
     texts = reminders(app)
     assert len(counts) == 2 and sum(counts) == len(texts) == 12  # both scans finished; together they queued each once
     assert len({message.message_id for message in texts}) == 12
+
+
+def test_a_scan_stopped_in_its_second_batch_keeps_the_first_and_the_next_scan_queues_the_rest_once(app, clara, monkeypatch):
+    for index in range(5):
+        reference = new_request(app, first="Patient", email=f"p{index}@example.com", about_you={"contact_method": "text"})
+        appointment_at(app, reference, clara, london(2026, 12, 10, 8) + timedelta(hours=index), booked_at=london(2026, 12, 1, 9))
+    now, real_insert_new, batches = london(2026, 12, 10, 7, 20), queue._insert_new, []
+
+    def stopped_before_the_second_batch_commits(rows):
+        batches.append(real_insert_new(rows))
+        if len(batches) == 2:
+            raise KeyboardInterrupt  # Ctrl-C, or the worker's machine went down, before this batch's commit
+        return batches[-1]
+
+    monkeypatch.setattr(queue, "_insert_new", stopped_before_the_second_batch_commits)
+    with pytest.raises(KeyboardInterrupt):
+        scan(app, now, batch_size=2, REMINDER_DAYS_BEFORE=0)
+    assert batches == [2, 2] and len(reminders(app)) == 2  # the first batch kept, the second undone
+    monkeypatch.setattr(queue, "_insert_new", real_insert_new)
+    assert scan(app, now, batch_size=2, REMINDER_DAYS_BEFORE=0) == 3
+    texts = reminders(app)
+    assert len(texts) == len({message.appointment_id for message in texts}) == 5  # every appointment reminded, once
+    assert scan(app, now, batch_size=2, REMINDER_DAYS_BEFORE=0) == 0
 
 
 @pytest.mark.parametrize("typed, greeted", [
