@@ -3,8 +3,8 @@
 Plain functions taking plain arguments (no Flask request, session or app). An admin finds the
 patient's requests by reference, email or phone, checks who is asking, picks the requests that
 are theirs (a family may share an email address), and gets every request with its answers, its
-appointments, the emails sent about it with their status, its notes, and who looked at or
-changed it and when.
+appointments, its times on the waitlist with the offers made, the emails and texts sent about it
+with their status, its notes, and who looked at or changed it and when.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from intake.mail.models import OutboxMessage
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 from intake.staff.models import AuditEvent, RequestNote, StaffUser
+from intake.waitlist.models import WaitlistEntry, WaitlistOffer
 
 # Columns that are the app's own bookkeeping, not information about the patient.
 INTERNAL_COLUMNS = {"id", "submission_key", "urgency_rank", "back_risk_rank"}
@@ -84,6 +85,7 @@ def _request_record(stored: AssessmentRequest, staff_names: dict[int, str]) -> d
     return {
         "request": details,
         "appointments": _appointments(stored.id, staff_names),
+        "waitlist": _waitlist(stored.id),
         "messages": _messages(stored.id),
         "notes": _notes(stored.id, staff_names),
         "history": _history(stored.id, staff_names),
@@ -106,6 +108,18 @@ def _appointments(request_id: int, staff_names: dict[int, str]) -> Iterator[dict
             "cancelled_at": _plain(appointment.cancelled_at),
             "cancel_reason": appointment.cancel_reason,
             "booked_at": _plain(appointment.created_at),
+        }
+
+
+def _waitlist(request_id: int) -> Iterator[dict[str, Any]]:
+    """Each time the patient asked for an earlier appointment, with the times offered and what became of each."""
+    for entry in _rows(select(WaitlistEntry).where(WaitlistEntry.request_id == request_id).order_by(WaitlistEntry.asked_at)).scalars():
+        offers = db.session.execute(select(WaitlistOffer).where(WaitlistOffer.entry_id == entry.id).order_by(WaitlistOffer.offered_at)).scalars()
+        yield {
+            "asked_at": _plain(entry.asked_at), "ended_at": _plain(entry.ended_at), "ended_because": entry.ended_because,
+            "offers": [{"starts_at": _plain(offer.starts_at), "site": offer.site_code, "by": offer.channel, "offered_at": _plain(offer.offered_at),
+                        "expires_at": _plain(offer.expires_at), "outcome": offer.outcome, "answered_at": _plain(offer.answered_at)}
+                       for offer in offers],
         }
 
 

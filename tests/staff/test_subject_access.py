@@ -114,3 +114,19 @@ def test_any_search_or_forged_export_answers_without_a_server_error(held):
         assert held["other"] not in answer.get_data(as_text=True) or query.strip().upper() == held["other"]
 
     check()
+
+
+def test_the_record_holds_the_patients_times_on_the_waitlist(app, held):
+    from intake.appointments.models import Appointment
+    from intake.platform.timeutil import utcnow
+    from intake.waitlist import services as waitlist
+
+    with app.app_context():
+        request_id = db.session.execute(select(AssessmentRequest.id).where(AssessmentRequest.reference == held["first"])).scalar_one()
+        waitlist.join(db.session.execute(select(Appointment).where(Appointment.request_id == request_id)).scalar_one(), utcnow())
+        db.session.commit()
+    record = json.loads(export(held["admin"].client, "grace@example.com", [held["first"]]).get_data(as_text=True))
+    [entry] = record["requests"][0]["waitlist"]
+    assert entry["asked_at"] and entry["ended_at"] is None and entry["offers"] == []
+    page = export(held["admin"].client, "grace@example.com", [held["first"]], "html").get_data(as_text=True)
+    assert "Asked for an earlier time" in page
