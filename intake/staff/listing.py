@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import phonenumbers
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, func, literal_column, or_, select
 
 from intake.appointments.diary_view import parse_day
 from intake.appointments.statuses import STATUS_WORDS
@@ -80,13 +80,18 @@ def _london_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
 
 
+# Written exactly as the trigram indexes' expressions (intake.journey.models.TRIGRAM_INDEXES), with
+# the space as a literal rather than a parameter, so PostgreSQL reads those indexes.
+SEARCHED_NAME = func.lower(AssessmentRequest.first_name.concat(literal_column("' '")).concat(AssessmentRequest.last_name))
+SEARCHED_EMAIL = func.lower(AssessmentRequest.email)
+
+
 def _search_condition(search: str):
     """Match a reference exactly, or a name, email or phone number in part."""
     text = search.strip()
     conditions = [AssessmentRequest.reference == text.upper()]
     pattern = "%" + LIKE_SPECIALS.sub("", text.lower()) + "%"
-    full_name = func.lower(AssessmentRequest.first_name + " " + AssessmentRequest.last_name)
-    conditions += [full_name.like(pattern), func.lower(AssessmentRequest.email).like(pattern)]
+    conditions += [SEARCHED_NAME.like(pattern), SEARCHED_EMAIL.like(pattern)]
     digits = "".join(char for char in text if char.isdigit())
     if len(digits) >= 4:
         try:

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
+from intake.staff.listing import LIST_COLUMNS, RequestFilters, filtered_requests
 from tests.factories import NEWEST_ORDER, URGENCY_ORDER, UTC, listed, new_request, new_staff, sign_in, update_request
 from tests.support.back_office import EXPORT_HEADER, csv_rows, request_value
 
@@ -173,3 +174,27 @@ def test_the_list_is_paged_on_the_server_with_links_that_keep_the_filters(make_a
         path = following
     newest_first = list(reversed(refs))
     assert seen == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+
+
+@pytest.mark.parametrize("search", ["seacole", "navy.exam", "07400 123456", "7400123"])
+def test_search_by_part_of_a_name_email_or_phone_reads_a_trigram_index_on_postgresql(app, search):
+    """At a million requests a scan of every row takes over a second: PostgreSQL must find the
+    matches through the trigram indexes (pg_trgm, migration 0022), for the count and for the page.
+    SQLite scans (the documented fallback for one-machine trials), so there is nothing to check."""
+    query = filtered_requests(RequestFilters(search=search))
+    statements = {
+        "count": select(func.count()).select_from(query.order_by(None).subquery()),
+        "page": query.with_only_columns(*LIST_COLUMNS).limit(25),
+    }
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("SQLite scans: see benchmarks/README.md")
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        connection.execute(text("SET LOCAL enable_indexscan = off"))  # not the ordered index, filtered row by row
+        for purpose, statement in statements.items():
+            sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[0] for row in connection.execute(text(f"EXPLAIN {sql}")))
+            assert "Seq Scan" not in plan, (purpose, plan)
+            assert "ix_assessment_requests_name_trgm" in plan and "ix_assessment_requests_email_trgm" in plan, (purpose, plan)
+            if any(char.isdigit() for char in search):
+                assert "ix_assessment_requests_phone_trgm" in plan, (purpose, plan)
