@@ -169,10 +169,18 @@ CROSS JOIN LATERAL (SELECT CAST(:today AS timestamptz) - interval '1 day' - (n /
 def seed_in_database(size: int) -> None:
     """Insert `size` requests, their two emails each and an audit entry each, by INSERT ... SELECT (PostgreSQL)."""
     db.session.execute(text("SELECT setseed(0.18)"))
+    # The counting trigger updates one of seven rows per insert: a million versions of those rows in
+    # one transaction make each update slower than the last. Count once instead, in the same transaction.
+    db.session.execute(text("ALTER TABLE assessment_requests DISABLE TRIGGER request_status_counts_insert_delete"))
     db.session.execute(text(SEED_REQUESTS), {
         "size": size, "now": utcnow(), "statuses": list(REQUEST_STATUSES), "regions": list(codes(BODY_REGIONS)),
         "first_names": FIRST_NAMES, "surnames": SURNAMES,
     })
+    db.session.execute(text(
+        "INSERT INTO request_status_counts (status, requests) SELECT status, count(*) FROM assessment_requests GROUP BY status"
+        " ON CONFLICT (status) DO UPDATE SET requests = request_status_counts.requests + EXCLUDED.requests"
+    ))
+    db.session.execute(text("ALTER TABLE assessment_requests ENABLE TRIGGER request_status_counts_insert_delete"))
     db.session.execute(text(SEED_EMAILS))
     db.session.execute(text(SEED_AUDIT))
     db.session.commit()
