@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -205,20 +204,6 @@ def migrate_afresh() -> None:
     upgrade()
 
 
-def time_page(client, path: str, before: Callable[[], None] | None = None) -> float:
-    """Median milliseconds to serve a page (`before` runs ahead of each view, untimed)."""
-    client.get(path)  # warm up
-    timings = []
-    for _ in range(RUNS):
-        if before:
-            before()
-        started = time.perf_counter()
-        response = client.get(path)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.status_code
-    return statistics.median(timings)
-
-
 def list_pages(size: int) -> dict[str, str]:
     """The list's views to time: each order, each filter, each kind of search, a later page."""
     today = utcnow().astimezone(LONDON).date()
@@ -252,75 +237,119 @@ def signed_in_client(app):
     return client
 
 
+class Seeded:
+    """An app on a seeded database, with a receptionist signed in, and the views to time on it."""
+
+    def __init__(self, database_url: str, size: int, instance: Path, million: bool, past_appointments: int) -> None:
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": instance, "OUTBOX_SEND_AFTER_REQUEST": False})
+        with self.app.app_context():
+            migrate_afresh()
+            started = time.perf_counter()
+            if million:
+                seed_in_database(size)
+                seed_past_appointments(past_appointments, size)
+                print(f"  seeded {size:,} requests, {2 * size:,} emails, {size:,} audit entries and {past_appointments:,} past appointments"
+                      f" in {time.perf_counter() - started:.1f} s")
+            else:
+                seed(size)
+                print(f"  seeded {size:,} requests in {time.perf_counter() - started:.1f} s")
+            if db.engine.dialect.name == "postgresql":
+                started = time.perf_counter()
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                    # As autovacuum leaves a table that has settled: statistics, and the visibility map
+                    # that lets counts read the index alone.
+                    connection.execute(text("VACUUM ANALYZE"))
+                print(f"  vacuumed and analysed in {time.perf_counter() - started:.1f} s")
+            accounts.create_staff("bench@clinic.example", "Bench Reception", "reception", PASSWORD)
+            db.session.commit()
+        self.client = signed_in_client(self.app)
+        self.paths = list_pages(size) if million else {
+            "default (most urgent first)": "/staff/",
+            "newest first": "/staff/?order=newest",
+            "status filter": "/staff/?status=new",
+            "name search": "/staff/?q=seacole",
+            "page 40": "/staff/?page=40",
+        }
+        if million:
+            week = "/staff/diary/week?site=riverside"
+            self.paths |= {"week diary, as kept": week, "week diary, after a change": week,
+                           "a request's page, after a change": self.paths["a request's page"]}
+
+    def diary_changes(self) -> None:
+        """Raise the diary's version, as any booking would, so nothing kept of it is used."""
+        with self.app.app_context():
+            db.session.execute(text("UPDATE diary_version SET version = version + 1"))
+            db.session.commit()
+
+    def view(self, name: str) -> float:
+        """Milliseconds to serve one view (after a diary change, untimed, where its name says so)."""
+        if name.endswith("after a change"):
+            self.diary_changes()
+        started = time.perf_counter()
+        response = self.client.get(self.paths[name])
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (name, response.status_code)
+        return elapsed
+
+    def drop(self) -> None:
+        with self.app.app_context():
+            db.session.remove()
+            downgrade(revision="base")
+            db.engine.dispose()
+
+
+def time_side_by_side(seeded: list[Seeded]) -> list[dict[str, float]]:
+    """Median milliseconds of each view on each database, their views taken in turn, so a change in
+    the machine's load falls on every size alike."""
+    timings = [{name: [] for name in one.paths} for one in seeded]
+    for name in seeded[0].paths:
+        for one in seeded:
+            one.view(name)  # warm up
+        for _ in range(RUNS):
+            for one, times in zip(seeded, timings):
+                times[name].append(one.view(name))
+    return [{name: statistics.median(values) for name, values in times.items()} for times in timings]
+
+
 def measure(database_url: str, size: int, instance: Path, million: bool = False, past_appointments: int = 0) -> dict[str, float]:
     """Seed a fresh database with `size` requests and time the list page variants (and, with
     `million`, the diary with `past_appointments` on record)."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": instance, "OUTBOX_SEND_AFTER_REQUEST": False})
-    with app.app_context():
-        migrate_afresh()
-        started = time.perf_counter()
-        if million:
-            seed_in_database(size)
-            seed_past_appointments(past_appointments, size)
-            print(f"  seeded {size:,} requests, {2 * size:,} emails, {size:,} audit entries and {past_appointments:,} past appointments"
-                  f" in {time.perf_counter() - started:.1f} s")
-        else:
-            seed(size)
-            print(f"  seeded {size:,} requests in {time.perf_counter() - started:.1f} s")
-        if db.engine.dialect.name == "postgresql":
-            started = time.perf_counter()
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                # As autovacuum leaves a table that has settled: statistics, and the visibility map
-                # that lets counts read the index alone.
-                connection.execute(text("VACUUM ANALYZE"))
-            print(f"  vacuumed and analysed in {time.perf_counter() - started:.1f} s")
-        accounts.create_staff("bench@clinic.example", "Bench Reception", "reception", PASSWORD)
-        db.session.commit()
-    client = signed_in_client(app)
-    paths = list_pages(size) if million else {
-        "default (most urgent first)": "/staff/",
-        "newest first": "/staff/?order=newest",
-        "status filter": "/staff/?status=new",
-        "name search": "/staff/?q=seacole",
-        "page 40": "/staff/?page=40",
-    }
-    results = {name: time_page(client, path) for name, path in paths.items()}
-    if million:
-        def diary_changes() -> None:
-            with app.app_context():
-                db.session.execute(text("UPDATE diary_version SET version = version + 1"))
-                db.session.commit()
-
-        week = "/staff/diary/week?site=riverside"
-        results["week diary, as kept"] = time_page(client, week)
-        results["week diary, after a change"] = time_page(client, week, before=diary_changes)
-        results["a request's page, after a change"] = time_page(client, paths["a request's page"], before=diary_changes)
-    with app.app_context():
-        db.session.remove()
-        downgrade(revision="base")
-        db.engine.dispose()
+    seeded = Seeded(database_url, size, instance, million, past_appointments)
+    [results] = time_side_by_side([seeded])
+    seeded.drop()
     return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--small-database-url", default="",
+                        help="seed the smaller size here and keep both, timing their views in turn (by default one after the other in --database-url)")
     parser.add_argument("--sizes", type=int, nargs=2, default=None)
     parser.add_argument("--million", action="store_true", help="10,000 and 1,000,000 requests seeded in PostgreSQL, every view, and the diary")
     arguments = parser.parse_args()
     if arguments.million and not arguments.database_url.startswith("postgresql"):
         parser.error("--million seeds with PostgreSQL's generate_series: give --database-url postgresql+psycopg://...")
     small, large = arguments.sizes or ([10_000, 1_000_000] if arguments.million else [1000, 100_000])
+    past = {small: 0, large: 200_000 if arguments.million else 0}
     with tempfile.TemporaryDirectory() as folder:
         instance = Path(folder)
         url = arguments.database_url or f"sqlite:///{instance / 'bench.sqlite3'}"
         print(f"database: {url.split('@')[-1]}")
         results = {}
-        for size, past in ((small, 0), (large, 200_000)):
-            print(f"{size:,} requests:")
-            results[size] = measure(url, size, instance, arguments.million, past if arguments.million else 0)
-            for name, milliseconds in results[size].items():
-                print(f"  {name:<36} {milliseconds:7.1f} ms")
+        if arguments.small_database_url:
+            print(f"{small:,} requests (in {arguments.small_database_url.split('@')[-1]}) and {large:,}, timed in turn:")
+            seeded = [Seeded(arguments.small_database_url, small, instance / "small", arguments.million, past[small]),
+                      Seeded(url, large, instance / "large", arguments.million, past[large])]
+            results[small], results[large] = time_side_by_side(seeded)
+            for one in seeded:
+                one.drop()
+        else:
+            for size in (small, large):
+                print(f"{size:,} requests:")
+                results[size] = measure(url, size, instance, arguments.million, past[size])
+                for name, milliseconds in results[size].items():
+                    print(f"  {name:<36} {milliseconds:7.1f} ms")
     ratios = {name: results[large][name] / results[small][name] for name in results[large]}
     if arguments.million:
         print(f"{'view':<36} {small:>9,} {large:>11,}  ratio")
