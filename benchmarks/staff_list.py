@@ -326,6 +326,7 @@ def main() -> int:
     parser.add_argument("--small-database-url", default="",
                         help="seed the smaller size here and keep both, timing their views in turn (by default one after the other in --database-url)")
     parser.add_argument("--sizes", type=int, nargs=2, default=None)
+    parser.add_argument("--keep", action="store_true", help="with --small-database-url, leave both databases seeded (to look at query plans)")
     parser.add_argument("--million", action="store_true", help="10,000 and 1,000,000 requests seeded in PostgreSQL, every view, and the diary")
     arguments = parser.parse_args()
     if arguments.million and not arguments.database_url.startswith("postgresql"):
@@ -342,7 +343,7 @@ def main() -> int:
             seeded = [Seeded(arguments.small_database_url, small, instance / "small", arguments.million, past[small]),
                       Seeded(url, large, instance / "large", arguments.million, past[large])]
             results[small], results[large] = time_side_by_side(seeded)
-            for one in seeded:
+            for one in seeded if not arguments.keep else ():
                 one.drop()
         else:
             for size in (small, large):

@@ -137,7 +137,7 @@ class AssessmentRequest(db.Model):
     last_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str] = mapped_column(String(20))  # E.164, as texts and searches need it
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164, as texts and searches (a whole number: this index) need it
     # The same number as the patient would write it, worked out once when the request is stored
     # (formatting a number costs more than the rest of a row of the back-office list).
     phone_display: Mapped[str] = mapped_column(String(32), default="", server_default="")

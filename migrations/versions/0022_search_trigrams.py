@@ -8,8 +8,10 @@ Create Date: 2026-11-30 11:00:00
   its operator class, on exactly the expressions intake.staff.listing searches:
   `lower(first_name || ' ' || last_name)`, `lower(email)` and `phone`. A `LIKE '%part%'` of three
   characters or more then reads the index instead of every request.
-- SQLite: nothing. A one-machine trial's search scans the table (about a tenth of a second at
-  100,000 requests); see benchmarks/README.md.
+- Both: a B-tree index on `phone` (E.164), for a whole number typed in: digits have few trigrams,
+  each in many numbers, so the exact lookup is far cheaper than the trigram index.
+- SQLite: no trigram index. A one-machine trial's search by part of a name or email scans the
+  table (about a tenth of a second at 100,000 requests); see benchmarks/README.md.
 """
 from alembic import op
 
@@ -27,6 +29,7 @@ TRIGRAM_INDEXES = {
 
 
 def upgrade():
+    op.create_index('ix_assessment_requests_phone', 'assessment_requests', ['phone'])
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
@@ -35,6 +38,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_assessment_requests_phone', table_name='assessment_requests')
     if op.get_bind().dialect.name != 'postgresql':
         return
     for name in TRIGRAM_INDEXES:
