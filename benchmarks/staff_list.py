@@ -204,11 +204,16 @@ def migrate_afresh() -> None:
     upgrade()
 
 
+def middle_reference(size: int) -> str:
+    """The reference of the request numbered half the size (as seed() and SEED_REQUESTS draw them)."""
+    return f"{size // 2:08d}".translate(str.maketrans("0123456789", "ABCDEFGHJK"))
+
+
 def list_pages(size: int) -> dict[str, str]:
     """The list's views to time: each order, each filter, each kind of search, a later page."""
     today = utcnow().astimezone(LONDON).date()
     number = size // 2  # a request in the middle: its email, phone and reference
-    reference = f"{number:08d}".translate(str.maketrans("0123456789", "ABCDEFGHJK"))
+    reference = middle_reference(size)
     return {
         "default (most urgent first)": "/staff/",
         "newest first": "/staff/?order=newest",
@@ -261,6 +266,9 @@ class Seeded:
                     connection.execute(text("VACUUM ANALYZE"))
                 print(f"  vacuumed and analysed in {time.perf_counter() - started:.1f} s")
             accounts.create_staff("bench@clinic.example", "Bench Reception", "reception", PASSWORD)
+            # The request whose page is timed is a new one at both sizes, so its page offers free times.
+            db.session.execute(text("UPDATE assessment_requests SET status = 'new' WHERE reference = :reference"),
+                               {"reference": middle_reference(size)})
             db.session.commit()
         self.client = signed_in_client(self.app)
         self.paths = list_pages(size) if million else {

@@ -126,8 +126,9 @@ def filtered_requests(filters: RequestFilters) -> Select:
     if filters.site:
         query = query.where(AssessmentRequest.site_code == filters.site)
     if filters.urgency:
-        # The rank follows from the urgency; saying so lets the ordered index read just that urgency.
-        query = query.where(AssessmentRequest.urgency == filters.urgency, AssessmentRequest.urgency_rank == URGENCY_RANKS[filters.urgency])
+        # By its rank (stored with the urgency at submission, and what the list is ordered by): the
+        # ordered index then reads just that urgency, and counting it reads that index alone.
+        query = query.where(AssessmentRequest.urgency_rank == URGENCY_RANKS[filters.urgency])
     if filters.date_from:
         query = query.where(AssessmentRequest.created_at >= _london_midnight_utc(filters.date_from))
     if filters.date_to:
@@ -177,15 +178,18 @@ def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
     shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
     stored_counts = dict(db.session.execute(STATUS_COUNTS).all())
     counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
+    rows = list(db.session.execute(shown).all())
+    more = False
     if filters.only_status:
         total = counts[filters.status] if filters.status else sum(counts.values())
-        more = False
+    elif page == 1 and len(rows) < page_size:
+        total = len(rows)  # a first page with room to spare holds every match: no need to count again
     else:
         counted = query.order_by(None).with_only_columns(AssessmentRequest.id).limit(COUNT_LIMIT + 1)
         total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
         more = total > COUNT_LIMIT
         total = min(total, COUNT_LIMIT)
-    return ListPage(list(db.session.execute(shown).all()), total, counts, more)
+    return ListPage(rows, total, counts, more)
 
 
 ERASED = "(erased)"
