@@ -319,6 +319,21 @@ def time_side_by_side(seeded: list[Seeded]) -> list[dict[str, float]]:
     return [{name: statistics.median(values) for name, values in times.items()} for times in timings]
 
 
+def bare_view_milliseconds() -> float:
+    """Median milliseconds of benchmarks/bare_app.py's view through a test client, timed as the
+    pages are: the machine's speed at the time, to read the figures against."""
+    from bare_app import app as bare_app
+
+    client = bare_app.test_client()
+    client.get("/")
+    timings = []
+    for _ in range(RUNS * 20):
+        started = time.perf_counter()
+        client.get("/")
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
 def measure(database_url: str, size: int, instance: Path, million: bool = False, past_appointments: int = 0) -> dict[str, float]:
     """Seed a fresh database with `size` requests and time the list page variants (and, with
     `million`, the diary with `past_appointments` on record)."""
@@ -359,6 +374,7 @@ def main() -> int:
                 results[size] = measure(url, size, instance, arguments.million, past[size])
                 for name, milliseconds in results[size].items():
                     print(f"  {name:<36} {milliseconds:7.1f} ms")
+    print(f"bare view (benchmarks/bare_app.py, in-process): {bare_view_milliseconds():.3f} ms")
     ratios = {name: results[large][name] / results[small][name] for name in results[large]}
     if arguments.million:
         print(f"{'view':<36} {small:>9,} {large:>11,}  ratio")
