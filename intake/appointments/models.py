@@ -143,6 +143,9 @@ class Appointment(db.Model):
         Index("ix_appointments_practitioner_starts", "practitioner_id", "starts_at"),
         Index("ix_appointments_site_starts", "site_code", "starts_at"),
         Index("ix_appointments_starts", "starts_at"),  # the reminder scan: every site's upcoming appointments
+        # The free times read the appointments that reach into their window (blocked_until after its
+        # start): without this, starts_at alone bounds them only from above, so every past one is read.
+        Index("ix_appointments_blocked_until", "blocked_until"),
         ExcludeConstraint(
             ("practitioner_id", "="),
             (func.tstzrange(text("starts_at"), text("blocked_until")), "&&"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import phonenumbers
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, func, literal_column, or_, select
 
 from intake.appointments.diary_view import parse_day
 from intake.appointments.statuses import STATUS_WORDS
@@ -23,7 +23,14 @@ from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON
 
 LIKE_SPECIALS = re.compile(r"[%_\\]")
+# A search that is only digits, spaces and the signs a phone number is written with is (also) a
+# phone number; digits in an email address or a reference are not.
+PHONE_TYPED = re.compile(r"[\d\s+()\-.]+")
 URGENCY_ORDER = "urgency"
+URGENCY_RANKS = {"emergency": 0, "urgent": 1, "routine": 2}  # as intake.journey.services stores urgency_rank
+# Counting every match of a broad filter (a site, routine urgency) costs time in proportion to the
+# requests stored; the list counts up to this many and then says "more than".
+COUNT_LIMIT = 10_000
 NEWEST_ORDER = "newest"
 
 
@@ -80,22 +87,35 @@ def _london_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=LONDON).astimezone(timezone.utc)
 
 
+# Written exactly as the trigram indexes' expressions (intake.journey.models.TRIGRAM_INDEXES), with
+# the space as a literal rather than a parameter, so PostgreSQL reads those indexes.
+SEARCHED_NAME = func.lower(AssessmentRequest.first_name.concat(literal_column("' '")).concat(AssessmentRequest.last_name))
+SEARCHED_EMAIL = func.lower(AssessmentRequest.email)
+
+
 def _search_condition(search: str):
     """Match a reference exactly, or a name, email or phone number in part."""
     text = search.strip()
     conditions = [AssessmentRequest.reference == text.upper()]
     pattern = "%" + LIKE_SPECIALS.sub("", text.lower()) + "%"
-    full_name = func.lower(AssessmentRequest.first_name + " " + AssessmentRequest.last_name)
-    conditions += [full_name.like(pattern), func.lower(AssessmentRequest.email).like(pattern)]
+    conditions += [SEARCHED_NAME.like(pattern), SEARCHED_EMAIL.like(pattern)]
     digits = "".join(char for char in text if char.isdigit())
-    if len(digits) >= 4:
-        try:
-            number = phonenumbers.parse(text, "GB")
-            conditions.append(AssessmentRequest.phone == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
-        except phonenumbers.NumberParseException:
-            pass
-        conditions.append(AssessmentRequest.phone.like(f"%{digits.lstrip('0')}%"))
+    if len(digits) >= 4 and PHONE_TYPED.fullmatch(text):
+        conditions.append(_phone_condition(text, digits))
     return or_(*conditions)
+
+
+def _phone_condition(text: str, digits: str):
+    """A whole number, however typed, is looked up as stored (E.164, a B-tree index); part of one
+    is found anywhere in the stored number (the trigram index). Digits are few, so each of their
+    trigrams is in many numbers: reading those for a whole number would cost more than the lookup."""
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_valid_number(number):
+        return AssessmentRequest.phone == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return AssessmentRequest.phone.like(f"%{digits.lstrip('0')}%")
 
 
 def filtered_requests(filters: RequestFilters) -> Select:
@@ -106,7 +126,9 @@ def filtered_requests(filters: RequestFilters) -> Select:
     if filters.site:
         query = query.where(AssessmentRequest.site_code == filters.site)
     if filters.urgency:
-        query = query.where(AssessmentRequest.urgency == filters.urgency)
+        # By its rank (stored with the urgency at submission, and what the list is ordered by): the
+        # ordered index then reads just that urgency, and counting it reads that index alone.
+        query = query.where(AssessmentRequest.urgency_rank == URGENCY_RANKS[filters.urgency])
     if filters.date_from:
         query = query.where(AssessmentRequest.created_at >= _london_midnight_utc(filters.date_from))
     if filters.date_to:
@@ -137,6 +159,7 @@ class ListPage:
     rows: list[Row]
     total: int
     counts: dict[str, int]
+    more: bool = False  # more than `total` (COUNT_LIMIT) match: they were not all counted
 
 
 # The database keeps these counts itself (triggers on assessment_requests), whatever writes a status.
@@ -148,17 +171,25 @@ def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
     how many are in each status: plain reads in the request's session.
 
     With no filter but status, the total comes from the per-status counts instead of
-    counting rows, so the usual views cost the same at 1,000 or 100,000 requests.
+    counting rows, so the usual views cost the same at 1,000 or 1,000,000 requests; otherwise
+    matches are counted up to COUNT_LIMIT.
     """
     query = filtered_requests(filters)
     shown = query.with_only_columns(*LIST_COLUMNS).limit(page_size).offset((page - 1) * page_size)
     stored_counts = dict(db.session.execute(STATUS_COUNTS).all())
     counts = {status: stored_counts.get(status, 0) for status in REQUEST_STATUSES}
+    rows = list(db.session.execute(shown).all())
+    more = False
     if filters.only_status:
         total = counts[filters.status] if filters.status else sum(counts.values())
+    elif page == 1 and len(rows) < page_size:
+        total = len(rows)  # a first page with room to spare holds every match: no need to count again
     else:
-        total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    return ListPage(list(db.session.execute(shown).all()), total, counts)
+        counted = query.order_by(None).with_only_columns(AssessmentRequest.id).limit(COUNT_LIMIT + 1)
+        total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+        more = total > COUNT_LIMIT
+        total = min(total, COUNT_LIMIT)
+    return ListPage(rows, total, counts, more)
 
 
 ERASED = "(erased)"

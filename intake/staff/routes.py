@@ -173,6 +173,7 @@ def _list_page(dates: ListDates, status: int):
         "staff/requests.html",
         rows=listed.rows,
         total=listed.total,
+        more=listed.more,
         page=page,
         pages=max(1, -(-listed.total // page_size)),
         filters=filters,

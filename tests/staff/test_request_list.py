@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
+from intake.staff.listing import LIST_COLUMNS, RequestFilters, filtered_requests
 from tests.factories import NEWEST_ORDER, URGENCY_ORDER, UTC, listed, new_request, new_staff, sign_in, update_request
 from tests.support.back_office import EXPORT_HEADER, csv_rows, request_value
 
@@ -173,3 +174,53 @@ def test_the_list_is_paged_on_the_server_with_links_that_keep_the_filters(make_a
         path = following
     newest_first = list(reversed(refs))
     assert seen == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+
+
+@pytest.mark.parametrize(("search", "indexes"), [
+    ("seacole", ["name_trgm", "email_trgm"]),
+    ("navy.exam", ["name_trgm", "email_trgm"]),
+    ("patient4567@", ["name_trgm", "email_trgm"]),  # digits in an email are not a phone number
+    ("07400 123456", ["name_trgm", "email_trgm", "phone"]),  # a whole number: looked up as stored
+    ("123456", ["name_trgm", "email_trgm", "phone_trgm"]),  # part of one: found anywhere in it
+])
+def test_search_by_part_of_a_name_email_or_phone_reads_an_index_on_postgresql(app, search, indexes):
+    """At a million requests a scan of every row takes over a second: PostgreSQL must find the
+    matches through the trigram indexes (pg_trgm, migration 0022) or, for a whole phone number,
+    the phone's own index, for the count and for the page. SQLite scans (the documented fallback
+    for one-machine trials), so there is nothing to check there."""
+    query = filtered_requests(RequestFilters(search=search))
+    statements = {
+        "count": select(func.count()).select_from(query.order_by(None).subquery()),
+        "page": query.with_only_columns(*LIST_COLUMNS).limit(25),
+    }
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            pytest.skip("SQLite scans: see benchmarks/README.md")
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        connection.execute(text("SET LOCAL enable_indexscan = off"))  # not the ordered index, filtered row by row
+        for purpose, statement in statements.items():
+            sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[0] for row in connection.execute(text(f"EXPLAIN {sql}")))
+            assert "Seq Scan" not in plan, (purpose, plan)
+            used = sorted(set(re.findall(r"ix_assessment_requests_(name_trgm|email_trgm|phone_trgm|phone)\b", plan)))
+            assert used == sorted(indexes), (purpose, plan)
+
+
+def test_search_finds_the_last_digits_of_a_phone_number(clinic):
+    """Part of a number (not a whole one) is found anywhere in the stored number."""
+    assert clinic.listed("q=123456") == [clinic.refs["A"]]
+
+
+def test_a_broad_filter_counts_up_to_a_limit_and_then_says_more(make_app, monkeypatch):
+    """Counting every one of a million matches would take as long as reading them: past the limit
+    the list says "more than", and still shows its pages."""
+    app = make_app(STAFF_PAGE_SIZE=2)
+    for name in ("Ada", "Grace", "Alan", "Mary", "Joan"):
+        new_request(app, first=name, email=f"{name.lower()}@example.com")
+    staff = sign_in(app, new_staff(app, "reception"))
+    monkeypatch.setattr("intake.staff.listing.COUNT_LIMIT", 4)
+    response = staff.client.get("/staff/?site=riverside")
+    assert "More than 4 requests" in response.get_data(as_text=True) and len(listed(response)) == 2
+    assert len(listed(staff.client.get("/staff/?site=riverside&page=2"))) == 2
+    monkeypatch.setattr("intake.staff.listing.COUNT_LIMIT", 5)
+    assert "5 requests, page 1 of 3" in staff.client.get("/staff/?site=riverside").get_data(as_text=True)
