@@ -97,11 +97,17 @@ def _choice(offer: WaitlistOffer) -> appointments.Choice:
     return appointments.Choice(offer.practitioner_id, offer.site_code, offer.starts_at)
 
 
-def open_offer(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> Offered:
-    """What the offer's link shows now. Raises OfferUnknown, or OfferClosed (taken by them, gone, expired, ...)."""
+def _offer(token: str) -> WaitlistOffer:
+    """The offer a link's token opens. Raises OfferUnknown for anything that is not a token we gave."""
     offer = offer_for(token)
     if offer is None:
         raise OfferUnknown()
+    return offer
+
+
+def open_offer(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> Offered:
+    """What the offer's link shows now. Raises OfferUnknown, or OfferClosed (taken by them, gone, expired, ...)."""
+    offer = _offer(token)
     _, appointment, request, offered = _read(offer, rules.sites)
     _refuse_unless_open(offer, appointment, request, offered, now=now, rules=rules)
     try:
@@ -126,9 +132,7 @@ def take(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> list[in
     """Move the patient's appointment to the offered time, close the offer's other copies, take
     them off the waitlist, email them, and offer their old time in turn; return the messages' ids.
     Raises OfferUnknown or OfferClosed (after marking the offer gone, to be committed, if the time went)."""
-    offer = offer_for(token)
-    if offer is None:
-        raise OfferUnknown()
+    offer = _offer(token)
     entry = db.session.get(WaitlistEntry, offer.entry_id)
     # One answer per patient at a time: their appointment's row is held until the commit.
     db.session.execute(select(Appointment.id).where(Appointment.id == entry.appointment_id).with_for_update())
@@ -160,9 +164,7 @@ def take(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> list[in
 
 def decline(token: str, *, now: datetime, rules: waitlist.WaitlistRules) -> None:
     """Say no to the offer (the patient stays on the waitlist for other times). Raises OfferUnknown or OfferClosed."""
-    offer = offer_for(token)
-    if offer is None:
-        raise OfferUnknown()
+    offer = _offer(token)
     entry, appointment, request, offered = _read(offer, rules.sites)
     _audited_refusal(offer, appointment, request, offered, now=now, rules=rules)
     offer.outcome, offer.answered_at = "declined", now

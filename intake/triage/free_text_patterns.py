@@ -115,8 +115,8 @@ def _p(*patterns: str) -> tuple[re.Pattern[str], ...]:
     """Compile patterns that end at a word boundary; GAP(n) is written ~n.
 
     They do not start with one: a leading assertion stops the regex engine skipping ahead to the
-    characters a match can start with (seven times slower), so the reader checks that a match
-    starts a word itself (free_text._first_match)."""
+    characters a match can start with (seven times slower), so the reader in free_text.py checks
+    that a match starts a word itself."""
     return tuple(re.compile(r"(?:" + re.sub(r"~(\d+)", lambda m: GAP % int(m.group(1)), pattern) + r")\b") for pattern in patterns)
 
 
