@@ -88,6 +88,12 @@ TRIGRAM_INDEXES = {
 }
 
 
+# Migration 0024 creates the same, for a search by whole surname or whole name.
+WHOLE_NAME_INDEXES = {
+    "ix_assessment_requests_surname_rank": "lower(last_name)",
+    "ix_assessment_requests_name_rank": SEARCHED_NAME,
+}
+
 class AssessmentRequest(db.Model):
     """A submitted request for a free initial assessment."""
 
@@ -114,6 +120,13 @@ class AssessmentRequest(db.Model):
             "ix_assessment_requests_status_rank_created", "status", "urgency_rank", "back_risk_rank", text("created_at DESC"), text("id DESC"),
         ),
         Index("ix_assessment_requests_created_id", "created_at", "id"),
+        # A search typed whole (intake.staff.listing.resolve_search): a surname, a first name and
+        # surname, each in the list's order so a page reads just its rows however many share the
+        # name; the names included so counting reads the index alone. And a whole email address.
+        *(Index(name, text(expression), "urgency_rank", "back_risk_rank", text("created_at DESC"), text("id DESC"),
+                postgresql_include=["first_name", "last_name"])
+          for name, expression in WHOLE_NAME_INDEXES.items()),
+        Index("ix_assessment_requests_email_lower", text("lower(email)")),
         # The back office's search by part of a name, email or phone number: trigram indexes on exactly
         # the expressions intake.staff.listing searches (PostgreSQL's pg_trgm; SQLite scans instead).
         *(Index(name, text(f"{expression} gin_trgm_ops"), postgresql_using="gin").ddl_if(dialect="postgresql")

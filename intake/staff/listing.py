@@ -9,7 +9,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 import phonenumbers
@@ -26,6 +26,18 @@ LIKE_SPECIALS = re.compile(r"[%_\\]")
 # A search that is only digits, spaces and the signs a phone number is written with is (also) a
 # phone number; digits in an email address or a reference are not.
 PHONE_TYPED = re.compile(r"[\d\s+()\-.]+")
+# What reception types when it has the whole thing: a reference (eight of the letters and digits
+# references are made of), an email address, or a name (letters, with spaces, hyphens, apostrophes).
+REFERENCE_TYPED = re.compile(r"[A-HJ-NP-Z2-9]{8}")
+EMAIL_TYPED = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+NAME_TYPED = re.compile(r"[^\W\d_]+(?:[\s'’\-]+[^\W\d_]+)*")
+# A search is first tried whole (each kind an equality one B-tree index answers in the list's
+# order, so its cost does not grow with the requests stored); only if nothing matches whole is it
+# looked for anywhere in names, emails and phone numbers (the trigram indexes).
+WHOLE_SEARCH_WORDS = {
+    "reference": "reference", "phone": "phone number", "email": "email address", "surname": "surname", "name": "name",
+}
+PART_SEARCH = "part"
 URGENCY_ORDER = "urgency"
 URGENCY_RANKS = {"emergency": 0, "urgent": 1, "routine": 2}  # as intake.journey.services stores urgency_rank
 # Counting every match of a broad filter (a site, routine urgency) costs time in proportion to the
@@ -45,6 +57,9 @@ class RequestFilters:
     date_to: date | None = None
     search: str = ""
     order: str = URGENCY_ORDER
+    # How the search is matched: "" until resolve_search() chooses, a WHOLE_SEARCH_WORDS kind, or
+    # PART_SEARCH (anywhere in a name, email or phone; also what reception can ask for).
+    match: str = ""
 
     @classmethod
     def from_args(cls, args, site_codes) -> RequestFilters:
@@ -65,6 +80,7 @@ class RequestFilters:
             date_to=day("to"),
             search=args.get("q", "")[:100].strip(),
             order=order if order in (URGENCY_ORDER, NEWEST_ORDER) else URGENCY_ORDER,
+            match=PART_SEARCH if args.get("match") == PART_SEARCH else "",
         )
 
     def as_args(self) -> dict[str, str]:
@@ -74,8 +90,14 @@ class RequestFilters:
             "from": self.date_from.isoformat() if self.date_from else "",
             "to": self.date_to.isoformat() if self.date_to else "",
             "order": self.order if self.order != URGENCY_ORDER else "",
+            # A whole match is chosen again on each page; looking in part is kept as asked.
+            "match": self.match if self.match == PART_SEARCH and self.search else "",
         }
         return {key: value for key, value in values.items() if value}
+
+    def part_search_args(self) -> dict[str, str]:
+        """The same filters, with the search looked for anywhere (the link beside a whole match)."""
+        return self.as_args() | {"match": PART_SEARCH}
 
     @property
     def only_status(self) -> bool:
@@ -91,9 +113,56 @@ def _london_midnight_utc(day: date) -> datetime:
 # the space as a literal rather than a parameter, so PostgreSQL reads those indexes.
 SEARCHED_NAME = func.lower(AssessmentRequest.first_name.concat(literal_column("' '")).concat(AssessmentRequest.last_name))
 SEARCHED_EMAIL = func.lower(AssessmentRequest.email)
+SEARCHED_SURNAME = func.lower(AssessmentRequest.last_name)
 
 
-def _search_condition(search: str):
+def _words(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def whole_search_kinds(search: str) -> list[str]:
+    """What a search could be if typed whole, in the order tried: a reference first (unique, and a
+    surname can look like one), then a phone number, an email address, a surname alone, or a first
+    name and surname."""
+    text = search.strip()
+    kinds = ["reference"] if REFERENCE_TYPED.fullmatch(text.upper()) else []
+    if _whole_phone(text):
+        kinds.append("phone")
+    elif EMAIL_TYPED.fullmatch(text):
+        kinds.append("email")
+    elif NAME_TYPED.fullmatch(text):
+        kinds.append("surname" if len(text.split()) == 1 else "name")
+    return kinds
+
+
+def _whole_condition(kind: str, search: str):
+    """The search matched whole, as `kind`: an equality on an indexed column or expression."""
+    text = search.strip()
+    if kind == "reference":
+        return AssessmentRequest.reference == text.upper()
+    if kind == "phone":
+        return AssessmentRequest.phone == _whole_phone(text)
+    if kind == "email":
+        return SEARCHED_EMAIL == text.lower()
+    if kind == "surname":
+        return SEARCHED_SURNAME == _words(text)
+    return SEARCHED_NAME == _words(text)
+
+
+def resolve_search(filters: RequestFilters) -> RequestFilters:
+    """The filters with their search's match chosen: the first kind of whole match that finds a
+    request (with the other filters), else a match in part. Each try reads one index entry."""
+    if not filters.search or filters.match:
+        return filters
+    for kind in whole_search_kinds(filters.search):
+        chosen = replace(filters, match=kind)
+        found = filtered_requests(chosen).with_only_columns(AssessmentRequest.id).order_by(None).limit(1)
+        if db.session.execute(found).first() is not None:
+            return chosen
+    return replace(filters, match=PART_SEARCH)
+
+
+def _part_condition(search: str):
     """Match a reference exactly, or a name, email or phone number in part."""
     text = search.strip()
     conditions = [AssessmentRequest.reference == text.upper()]
@@ -105,21 +174,30 @@ def _search_condition(search: str):
     return or_(*conditions)
 
 
+def _whole_phone(text: str) -> str | None:
+    """The number as stored (E.164) when the search is a whole valid phone number, however typed."""
+    if not PHONE_TYPED.fullmatch(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if phonenumbers.is_valid_number(number) else None
+
+
 def _phone_condition(text: str, digits: str):
     """A whole number, however typed, is looked up as stored (E.164, a B-tree index); part of one
     is found anywhere in the stored number (the trigram index). Digits are few, so each of their
     trigrams is in many numbers: reading those for a whole number would cost more than the lookup."""
-    try:
-        number = phonenumbers.parse(text, "GB")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_valid_number(number):
-        return AssessmentRequest.phone == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    whole = _whole_phone(text)
+    if whole:
+        return AssessmentRequest.phone == whole
     return AssessmentRequest.phone.like(f"%{digits.lstrip('0')}%")
 
 
 def filtered_requests(filters: RequestFilters) -> Select:
-    """The query for the list (and its CSV export), in the chosen order."""
+    """The query for the list (and its CSV export), in the chosen order. A search not yet resolved
+    (resolve_search) is matched in part."""
     query = select(AssessmentRequest)
     if filters.status:
         query = query.where(AssessmentRequest.status == filters.status)
@@ -134,7 +212,8 @@ def filtered_requests(filters: RequestFilters) -> Select:
     if filters.date_to:
         query = query.where(AssessmentRequest.created_at < _london_midnight_utc(filters.date_to + timedelta(days=1)))
     if filters.search:
-        query = query.where(_search_condition(filters.search))
+        whole = filters.match in WHOLE_SEARCH_WORDS
+        query = query.where(_whole_condition(filters.match, filters.search) if whole else _part_condition(filters.search))
     if filters.order == NEWEST_ORDER:
         return query.order_by(AssessmentRequest.created_at.desc(), AssessmentRequest.id.desc())
     # Within each urgency, high back-pain risk first, then medium, then low and those not screened.

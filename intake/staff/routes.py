@@ -34,7 +34,7 @@ from intake.staff.audit import audit, audit_page, history
 from intake.staff.forms import BookingForm, CancelForm, ListDates, LoginForm, MoveForm, NoteForm, StatusForm
 from intake.staff.free_times import free_times_for
 from intake.waitlist.services import WaitlistRules
-from intake.staff.listing import RequestFilters, count_matching, export_rows, list_page
+from intake.staff.listing import WHOLE_SEARCH_WORDS, RequestFilters, count_matching, export_rows, list_page, resolve_search
 from intake.staff.models import StaffUser
 from intake.staff.sign_in import SESSION_SECOND_FACTOR, SESSION_SEEN
 from intake.triage import QUESTIONS
@@ -177,6 +177,7 @@ def _list_page(dates: ListDates, status: int):
         page=page,
         pages=max(1, -(-listed.total // page_size)),
         filters=filters,
+        whole_search_words=WHOLE_SEARCH_WORDS,
         counts=listed.counts,
         statuses=services.STATUS_WORDS,
         site_names={site.code: site.name for site in current_app.config["CLINIC_SITES"]},
@@ -185,8 +186,9 @@ def _list_page(dates: ListDates, status: int):
 
 
 def _filters() -> RequestFilters:
-    """The list's filters from the query string, checked against the clinic's sites."""
-    return RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]})
+    """The list's filters from the query string, checked against the clinic's sites, with the
+    search matched whole where it can be (the list and its export show the same requests)."""
+    return resolve_search(RequestFilters.from_args(request.args, {site.code for site in current_app.config["CLINIC_SITES"]}))
 
 
 def _request_or_404(reference: str):

@@ -16,6 +16,9 @@ from tests.support.database import reset_database
 ORDERED_INDEXES = {
     "ix_assessment_requests_rank_created": ["urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
     "ix_assessment_requests_status_rank_created": ["status", "urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
+    # A whole surname or name first (an expression), then the list's order.
+    "ix_assessment_requests_surname_rank": ["(expression)", "urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
+    "ix_assessment_requests_name_rank": ["(expression)", "urgency_rank", "back_risk_rank", "created_at DESC", "id DESC"],
 }
 
 
@@ -24,10 +27,10 @@ def index_order(name: str) -> list[str]:
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
             rows = connection.execute(text(f"PRAGMA index_xinfo('{name}')")).all()
-        return [row[2] + (" DESC" if row[3] else "") for row in rows if row[5]]
+        return [(row[2] or "(expression)") + (" DESC" if row[3] else "") for row in rows if row[5]]
     [index] = [index for index in inspect(db.engine).get_indexes("assessment_requests") if index["name"] == name]
     sorting = index.get("column_sorting", {})
-    return [column + (" DESC" if "desc" in sorting.get(column, ()) else "") for column in index["column_names"]]
+    return [(column or "(expression)") + (" DESC" if "desc" in sorting.get(column, ()) else "") for column in index["column_names"]]
 
 
 def _is_ordered_index(diff) -> bool:

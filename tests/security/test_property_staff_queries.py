@@ -23,8 +23,8 @@ from tests.factories import Patient
 from tests.support.fuzz import FUZZ, SITES, added, assert_no_server_error, cleaned, hostile, newest, state
 
 QUERY_KEYS = {
-    "/staff/": ["status", "site", "urgency", "from", "to", "q", "order", "page"],
-    "/staff/export.csv": ["status", "site", "urgency", "from", "to", "q", "order"],
+    "/staff/": ["status", "site", "urgency", "from", "to", "q", "order", "match", "page"],
+    "/staff/export.csv": ["status", "site", "urgency", "from", "to", "q", "order", "match"],
     "/staff/audit": ["page", "reference"],
     "/staff/outbox": ["page", "status"],
 }
@@ -85,7 +85,9 @@ def test_the_back_office_lists_answer_any_query_string(unlimited_app, staff_clie
         if path.endswith(".csv"):
             assert body.startswith("Reference,") and added(before, after) == {"AuditEvent": 1}
             filters = newest(app, AuditEvent).detail["filters"]
-            assert set(filters) <= {"status", "site", "urgency", "from", "to", "q", "order"}
+            assert set(filters) <= {"status", "site", "urgency", "from", "to", "q", "order", "match"}
+            # A search matched in part (asked for, or nothing matched whole) is recorded as such.
+            assert filters.get("match", "part") == "part" and ("match" not in filters or "q" in filters)
             assert filters.get("status", "new") in REQUEST_STATUSES and filters.get("site", "riverside") in SITES
             assert filters.get("urgency", "routine") in ("routine", "urgent", "emergency")
             assert filters.get("order", "newest") == "newest" and len(filters.get("q", "")) <= 100
