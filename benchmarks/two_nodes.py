@@ -26,9 +26,10 @@ instant of the kill was delivered but never recorded as sent. A text taken over 
 up with the provider (Notify's GET /v2/notifications?reference=...), and recorded as sent if the
 provider has it, so texts must arrive exactly once: any text doubled or lost fails the run. An
 SMTP server cannot be asked, so an email taken over is sent again with the same Message-ID
-(which lets receivers drop the copy): emails are at least once. The run counts and prints email
-copies apart from texts, and fails on any email lost or any email copy beyond the one in flight
-at the kill (held by the killed worker).
+(which lets receivers drop the copy): emails are at least once. The run prints how many texts
+were looked up and how many of those the provider already had, counts and prints email copies
+apart from texts, and fails on any email lost or any email copy beyond the one in flight at the
+kill (held by the killed worker).
 
 Also shown: a staff member signed in on node A is signed in on node B, before and after the
 kill (same SECRET_KEY); wrong passwords for one account, alternating between the nodes, reach
@@ -109,11 +110,13 @@ class SlowInbox(Inbox):
 
 class SlowNotify(NotifyServer):
     """Notify's stand-in, taking a moment to answer after it has taken a text, and counting the
-    answers it could not give because the worker asking had died meanwhile."""
+    answers it could not give because the worker asking had died meanwhile, and the lookups that
+    found the text already taken."""
 
     def __init__(self) -> None:
         super().__init__()
         self.unanswered = 0
+        self.found = 0
         self.server.handle_error = self._count_unanswered
 
     def _count_unanswered(self, request, client_address) -> None:
@@ -123,6 +126,12 @@ class SlowNotify(NotifyServer):
         answered = super().answer(path, headers, raw)
         time.sleep(ANSWER_DELAY_SECONDS)
         return answered
+
+    def answer_lookup(self, path, headers):
+        status, body = super().answer_lookup(path, headers)
+        with self.lock:
+            self.found += bool(body.get("notifications"))
+        return status, body
 
 
 class Nodes:
@@ -520,8 +529,9 @@ def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_pref
                  if copies[channel] else "")
               + (f"  not queued {len(stray)}" if stray else ""))
         delivered_once[channel] = not lost and not stray
-    print(f"  texts taken by the provider whose answer found the worker dead: {notify.unanswered}; "
-          f"texts the taking-over worker looked up with the provider: {len(notify.looked_up)}")
+    print(f"  texts taken by the provider whose answer found the worker dead: {notify.unanswered}")
+    print(f"  texts taken over and looked up with the provider first: {len(notify.looked_up)}, "
+          f"of which it already had {notify.found} (recorded as sent, not sent again)")
     email_copies = sum(copies["email"].values())
     print(f"  email copies allowed: at most 1 (the email in flight when the killed worker died); found {email_copies}; "
           f"text copies allowed: none; found {sum(copies['sms'].values())}")
