@@ -5,8 +5,15 @@ before its `next_attempt_at`. A text the provider refuses for good (an invalid n
 at once, with the provider's error kept; a temporary failure waits for its backoff, like email.
 
 Claiming is safe with several workers at once: PostgreSQL uses SELECT ... FOR UPDATE SKIP
-LOCKED, SQLite an atomic conditional UPDATE. A claim older than the lease is taken over,
-so a worker that dies between sending and recording may cause a resend, never a loss.
+LOCKED, SQLite an atomic conditional UPDATE. A claim older than the lease is taken over, so a
+worker that dies between sending and recording loses nothing. Nor does it double a text: a text
+taken over from `sending` may already be with the provider, so the provider is asked first and,
+if it has the text, it is recorded as sent with the provider's id instead of being sent again.
+While the provider cannot be asked, the text stays `sending`, held by no worker, and is asked
+about again after its backoff: never sent blindly. A fresh text is sent without asking, and so
+is one whose last send got no answer at all (retried as a temporary failure). An email taken
+over is sent again (an SMTP server cannot be asked) with the same Message-ID, which lets
+receivers drop the copy: email is at least once.
 """
 
 from __future__ import annotations
@@ -54,6 +61,15 @@ class RetryPolicy:
         )
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """The messages a worker now holds, and which of them were `sending` before (taken over from
+    a lapsed claim, or waiting to ask the provider): those may already have been handed over."""
+
+    messages: list[OutboxMessage]
+    taken_over: frozenset[int]
+
+
 @dataclass
 class DeliveryReport:
     """What one pass of the worker did."""
@@ -68,18 +84,21 @@ class DeliveryReport:
 
 
 def _waiting(now: datetime, policy: RetryPolicy):
-    """Messages not sent and not given up on: pending, or claimed by a worker that has gone quiet."""
+    """Messages not sent and not given up on: pending; or sending but held by no worker (a text
+    whose provider could not be asked) or by one that has gone quiet."""
     return or_(
         OutboxMessage.status == "pending",
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - timedelta(seconds=policy.lease)),
+        and_(OutboxMessage.status == "sending",
+             or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_at <= now - timedelta(seconds=policy.lease))),
     )
 
 
 def _due(now: datetime, policy: RetryPolicy):
-    """Waiting messages whose next attempt has come, and that are not too late to send."""
+    """Waiting messages whose next attempt has come, and that are not too late to send (a lapsed
+    claim's next attempt came before it was claimed)."""
     return and_(
         _waiting(now, policy),
-        or_(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at <= now),
+        OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.send_before.is_(None), OutboxMessage.send_before > now),
     )
 
@@ -99,30 +118,34 @@ def give_up_late_messages(now: datetime, policy: RetryPolicy) -> list[int]:
     return late
 
 
-def claim_messages(worker_id: str, now: datetime, policy: RetryPolicy, limit: int, only_ids=None) -> list[OutboxMessage]:
-    """Mark up to `limit` due messages as this worker's, so no other worker sends them."""
-    candidates = select(OutboxMessage.id).where(_due(now, policy)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+def claim_messages(worker_id: str, now: datetime, policy: RetryPolicy, limit: int, only_ids=None) -> Claimed:
+    """Mark up to `limit` due messages as this worker's, so no other worker sends them, noting
+    which were `sending` before."""
+    candidates = (select(OutboxMessage.id, OutboxMessage.status).where(_due(now, policy))
+                  .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
     if only_ids is not None:
         candidates = candidates.where(OutboxMessage.id.in_(list(only_ids)))
     claim = {"status": "sending", "claimed_by": worker_id, "claimed_at": now, "attempts": OutboxMessage.attempts + 1}
 
     if db.engine.dialect.name == "postgresql":
-        ids = list(db.session.execute(candidates.with_for_update(skip_locked=True)).scalars())
-        if ids:
-            db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**claim))
+        claimed = dict(db.session.execute(candidates.with_for_update(skip_locked=True)).all())
+        if claimed:
+            db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(claimed)).values(**claim))
         db.session.commit()
     else:
-        ids = []
-        for message_id in list(db.session.execute(candidates).scalars()):
+        claimed = {}
+        for message_id, status in db.session.execute(candidates).all():
             result = db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now, policy)).values(**claim)
+                update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == status, _due(now, policy))
+                .values(**claim)
             )
             db.session.commit()
             if result.rowcount == 1:
-                ids.append(message_id)
-    if not ids:
-        return []
-    return list(db.session.execute(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).scalars())
+                claimed[message_id] = status
+    messages = list(db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+    ).scalars()) if claimed else []
+    return Claimed(messages, frozenset(message_id for message_id, status in claimed.items() if status == "sending"))
 
 
 def mime_bytes(message: OutboxMessage, sender: str, reply_to: str) -> bytes:
@@ -146,7 +169,10 @@ def _label(message: OutboxMessage) -> str:
     return "Text" if message.channel == "sms" else "Email"
 
 
-def _record_failure(message: OutboxMessage, error: BaseException, now: datetime, policy: RetryPolicy, report: DeliveryReport) -> None:
+def _record_failure(message: OutboxMessage, error: BaseException, now: datetime, policy: RetryPolicy, report: DeliveryReport,
+                    *, unconfirmed: bool = False) -> None:
+    """Give the message up, or make it wait for its backoff: `pending`, or still `sending` when it
+    is `unconfirmed` (it may be with the provider, which could not be asked)."""
     # An SmsError's text is already free of numbers; any other error from a text's send is not
     # trusted to be, so only its kind is kept.
     detail = str(error) if message.channel == "email" or isinstance(error, SmsError) else "(message withheld)"
@@ -161,7 +187,7 @@ def _record_failure(message: OutboxMessage, error: BaseException, now: datetime,
         report.dead.append(message.id)
         log.error("%s %s is dead after %d attempts (%s)", _label(message), message.id, message.attempts, type(error).__name__)
     else:
-        message.status = "pending"
+        message.status = "sending" if unconfirmed else "pending"
         message.next_attempt_at = now + policy.delay_after(message.attempts)
         report.retrying.append(message.id)
         log.warning("%s %s failed (attempt %d, %s); will retry", _label(message), message.id, message.attempts, type(error).__name__)
@@ -173,23 +199,34 @@ def _record_sent(message: OutboxMessage, report: DeliveryReport, provider_id: st
     report.sent.append(message.id)
 
 
-def _deliver_texts(texts: list[OutboxMessage], sms_transport: SmsTransport, policy: RetryPolicy, report: DeliveryReport) -> None:
-    """Hand each claimed text to the provider, recording each outcome as it happens. When the
-    provider does not answer at all, the texts not yet tried wait too (as emails do when the
-    mail server is down), so a hung provider cannot hold a batch past its lease."""
+def _deliver_texts(texts: list[OutboxMessage], taken_over: frozenset[int], sms_transport: SmsTransport,
+                   policy: RetryPolicy, report: DeliveryReport) -> None:
+    """Hand each claimed text to the provider, recording each outcome as it happens; a text
+    `taken_over` is first looked up with the provider (since it was queued: no hand-over can be
+    earlier) and only sent if the provider does not have it. When the provider does not answer
+    at all, the texts not yet tried wait too (as emails do when the mail server is down), so a
+    hung provider cannot hold a batch past its lease."""
     for position, message in enumerate(texts):
+        unconfirmed = message.id in taken_over
         try:
-            provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+            provider_id = (sms_transport.already_sent(message.recipient, message.text_body, message.message_id, message.created_at)
+                           if unconfirmed else None)
+            unconfirmed = False  # the provider answered: it has the text, or the text may be sent
+            if provider_id is None:
+                provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+                log.info("Text %s sent", message.id)
+            else:
+                log.warning("Text %s was already with the provider: recorded as sent, not sent again", message.id)
         except ProviderUnreachable as error:
-            for waiting in texts[position:]:
-                _record_failure(waiting, error, utcnow(), policy, report)
+            _record_failure(message, error, utcnow(), policy, report, unconfirmed=unconfirmed)
+            for waiting in texts[position + 1:]:
+                _record_failure(waiting, error, utcnow(), policy, report, unconfirmed=waiting.id in taken_over)
             db.session.commit()
             return
         except Exception as error:  # noqa: BLE001 - any failure is recorded: retried, or dead if permanent
-            _record_failure(message, error, utcnow(), policy, report)
+            _record_failure(message, error, utcnow(), policy, report, unconfirmed=unconfirmed)
         else:
             _record_sent(message, report, provider_id)
-            log.info("Text %s sent", message.id)
         db.session.commit()
 
 
@@ -212,8 +249,8 @@ def deliver_pending(
     report.dead.extend(give_up_late_messages(now, policy))
     db.session.commit()
     claimed = claim_messages(worker_id, now, policy, limit, only_ids)
-    _deliver_texts([message for message in claimed if message.channel == "sms"], sms_transport, policy, report)
-    remaining = [message for message in claimed if message.channel == "email"]
+    _deliver_texts([message for message in claimed.messages if message.channel == "sms"], claimed.taken_over, sms_transport, policy, report)
+    remaining = [message for message in claimed.messages if message.channel == "email"]
     if not remaining:
         return report
     try:

@@ -26,8 +26,10 @@ class OutboxMessage(db.Model):
     (it dies instead: a reminder after the appointment is worse than none).
 
     `pending` waits for its next attempt; `sending` is claimed by a worker (a claim older
-    than the lease is taken over, so a crashed worker's message is resent, never lost);
-    `sent` is delivered; `dead` failed too many times and keeps its last error.
+    than the lease is taken over, so a crashed worker's message is never lost), or is a text
+    held by no worker that may have been handed over, waiting to ask its provider (see
+    `intake.mail.delivery`); `sent` is delivered; `dead` failed too many times and keeps its
+    last error.
     """
 
     __tablename__ = "outbox_messages"

@@ -20,20 +20,29 @@ class NotRetryable(Exception):
     """The email is being sent or has been sent: there is nothing to retry."""
 
 
+def _waiting_to_ask(message: OutboxMessage) -> bool:
+    """A text `sending` but held by no worker: its provider could not be asked whether it already has it."""
+    return message.status == "sending" and message.claimed_by is None
+
+
 def failing_messages(limit: int = FAILING_SHOWN) -> list[OutboxMessage]:
-    """Emails that gave up, or are waiting after a failed attempt, newest first."""
+    """Emails and texts that gave up, or are waiting after a failed attempt, newest first."""
     return list(db.session.execute(
         select(OutboxMessage)
-        .where((OutboxMessage.status == "dead") | ((OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0)))
+        .where((OutboxMessage.status == "dead") | ((OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0))
+               | ((OutboxMessage.status == "sending") & OutboxMessage.claimed_by.is_(None)))
         .order_by(OutboxMessage.id.desc())
         .limit(limit)
     ).scalars())
 
 
 def retry_message(message: OutboxMessage, now: datetime, max_attempts: int) -> None:
-    """Make a failed email due now; one that used up its attempts gets them all again."""
-    if message.status not in RETRYABLE:
+    """Make a failed email or text due now; one that used up its attempts gets them all again. A
+    text waiting to ask its provider stays `sending`, so the provider is still asked first."""
+    if message.status not in RETRYABLE and not _waiting_to_ask(message):
         raise NotRetryable(message.status)
-    message.status, message.next_attempt_at = "pending", now
+    if message.status != "sending":
+        message.status = "pending"
+    message.next_attempt_at = now
     if message.attempts >= max_attempts:
         message.attempts = 0

@@ -1,18 +1,24 @@
 """Ways to hand a text over: GOV.UK Notify, Twilio, or one file per text when no provider is set.
 
-Every transport has one method, `send(number, body, reference) -> provider id`, and raises
+Every transport has two methods. `send(number, body, reference) -> provider id` raises
 `PermanentSmsError` when the provider refuses this text for good (an invalid number: retrying
 cannot help, so the outbox gives up at once) or `TemporarySmsError` when trying again later may
-work (a rate limit, an outage, a refused connection, a key the clinic has yet to fix). Error
-texts are kept without phone numbers, since they are stored and logged.
+work (a rate limit, an outage, a refused connection, a key the clinic has yet to fix).
+`already_sent(number, body, reference, since) -> provider id or None` asks whether the provider
+already has this text, for one whose worker may have handed it over and died before recording
+it; when the provider cannot be asked it raises `TemporarySmsError` (never a permanent one: the
+question failing says nothing about the text). Error texts are kept without phone numbers,
+since they are stored and logged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
-import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -69,28 +75,43 @@ def without_numbers(text: str) -> str:
     return NUMBER_LIKE.sub("[number]", text)
 
 
-def _failure(status: int, description: str) -> SmsError:
+def _failure(status: int, description: str, permanent_statuses: frozenset[int] = PERMANENT_STATUSES) -> SmsError:
     """The error for a provider's answer: permanent for this text's own faults, else temporary."""
-    kind = PermanentSmsError if status in PERMANENT_STATUSES else TemporarySmsError
+    kind = PermanentSmsError if status in permanent_statuses else TemporarySmsError
     return kind(without_numbers(f"{status} {description}"))
+
+
+def _lookup_failure(status: int, description: str) -> SmsError:
+    """The error for a provider's answer to "do you have this text?": always temporary."""
+    return _failure(status, f"{description} (asking whether the text already went)", frozenset())
 
 
 @dataclass(frozen=True)
 class FileSmsTransport:
-    """Write each text as a file, so the app works fully with no provider."""
+    """Write each text as a file named after its reference, so the app works fully with no
+    provider; a text's id comes from its reference, so asking again gives the same one."""
 
     directory: Path
 
     def send(self, number: str, body: str, reference: str) -> str:
         self.directory.mkdir(parents=True, exist_ok=True)
-        provider_id = f"file-{secrets.token_hex(8)}"
-        path = self.directory / f"{UNSAFE_FILENAME.sub('_', reference).strip('_')}.txt"
+        path = self._path(reference)
         path.write_text(f"To: {number}\nReference: {reference}\n\n{body}\n", encoding="utf-8")
         log.info("Text written to %s", path)
-        return provider_id
+        return _file_id(reference)
+
+    def already_sent(self, number: str, body: str, reference: str, since: datetime) -> str | None:
+        return _file_id(reference) if self._path(reference).exists() else None
+
+    def _path(self, reference: str) -> Path:
+        return self.directory / f"{UNSAFE_FILENAME.sub('_', reference).strip('_')}.txt"
 
     def describe(self) -> str:
         return f"texts are not sent to anyone: they are written as files to {self.directory.resolve()}"
+
+
+def _file_id(reference: str) -> str:
+    return f"file-{hashlib.sha256(reference.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +139,17 @@ class NotifySmsTransport:
                 raise ProviderUnreachable("no answer from GOV.UK Notify") from None
             raise _failure(error.status_code, _notify_errors(error)) from None
         return str(answer["id"])
+
+    def already_sent(self, number: str, body: str, reference: str, since: datetime) -> str | None:
+        """Notify's id for the text sent with this reference (our message id), if it has one."""
+        try:
+            answer = self.client.get_all_notifications(template_type="sms", reference=reference)
+        except APIError as error:
+            if error.response is None:
+                raise ProviderUnreachable("no answer from GOV.UK Notify") from None
+            raise _lookup_failure(error.status_code, _notify_errors(error)) from None
+        found = answer.get("notifications") or []
+        return str(found[0]["id"]) if found else None
 
     def describe(self) -> str:
         return f"texts are sent through GOV.UK Notify at {self.base_url}"
@@ -152,16 +184,39 @@ class TwilioSmsTransport:
         try:
             message = self.client.messages.create(to=number, from_=self.from_number, body=body)
         except TwilioException as error:
-            status = getattr(error, "status", 0) or 0
-            code = getattr(error, "code", None)
-            detail = getattr(error, "msg", None) or getattr(error, "detail", None) or type(error).__name__
-            raise _failure(status, f"code {code}: {detail}") from None
+            raise _failure(*_twilio_error(error)) from None
         except requests.RequestException as error:
             raise ProviderUnreachable(f"no answer from Twilio ({type(error).__name__})") from None
         return str(message.sid)
 
+    def already_sent(self, number: str, body: str, reference: str, since: datetime) -> str | None:
+        """The sid of a message Twilio sent to this number from ours, on or after the day of
+        `since`, with this very body: Twilio keeps no reference of ours to look up."""
+        try:
+            messages = self.client.messages.list(to=number, from_=self.from_number, date_sent_after=since.date())
+        except TwilioException as error:
+            raise _lookup_failure(*_twilio_error(error)) from None
+        except requests.RequestException as error:
+            raise ProviderUnreachable(f"no answer from Twilio ({type(error).__name__})") from None
+        return next((str(message.sid) for message in messages if message.body == body), None)
+
     def describe(self) -> str:
         return f"texts are sent through Twilio at {self.base_url}"
+
+
+def _twilio_error(error: TwilioException) -> tuple[int, str]:
+    """The HTTP status (0 when there is none) and the description of Twilio's error. A list page
+    refused comes as TwilioException("Unable to fetch page", response), the answer in the response."""
+    response = error.args[1] if len(error.args) == 2 and hasattr(error.args[1], "status_code") else None
+    if response is not None:
+        try:
+            answer = json.loads(response.text)
+        except ValueError:
+            answer = {}
+        return response.status_code, f"code {answer.get('code')}: {answer.get('message') or error.args[0]}"
+    code = getattr(error, "code", None)
+    detail = getattr(error, "msg", None) or getattr(error, "detail", None) or type(error).__name__
+    return getattr(error, "status", 0) or 0, f"code {code}: {detail}"
 
 
 SmsTransport = FileSmsTransport | NotifySmsTransport | TwilioSmsTransport

@@ -329,7 +329,7 @@ def test_a_worker_that_died_mid_delivery_loses_nothing(make_app, smtp_server):
     Patient(app.test_client()).complete()
     with app.app_context():
         policy = RetryPolicy.from_config(app.config)
-        claimed = claim_messages("crashed-worker", utcnow(), policy, limit=10)
+        claimed = claim_messages("crashed-worker", utcnow(), policy, limit=10).messages
         assert len(claimed) == 2
         assert send_due_messages(app.config).handled == 0  # still within the dead worker's lease
         for message in claimed:

@@ -10,8 +10,10 @@ from datetime import timedelta
 import pytest
 
 from intake import create_app
+from intake.mail.models import OutboxMessage
 from intake.mail.outbox import send_due_messages
-from intake.mail.sms import SmsConfigurationError, without_numbers
+from intake.mail.services import failing_messages, retry_message
+from intake.mail.sms import SmsConfigurationError, sms_transport_from_config, without_numbers
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
 from tests.factories import MOBILE, TEXT_BODY, outbox_message, queue_a_text
@@ -44,6 +46,7 @@ TRY_AGAIN_LATER = {
     "twilio": {"rate limit": TWILIO_RATE_LIMIT, "outage": TWILIO_OUTAGE},
 }
 TRY_AGAIN_CASES = [(provider, case) for provider, cases in TRY_AGAIN_LATER.items() for case in cases]
+OUTAGE_LOOKED_UP = {"notify": "500 Exception: Internal server error", "twilio": "503 code 20503: Service Unavailable"}
 
 
 @pytest.fixture(params=list(PROVIDERS))
@@ -90,6 +93,7 @@ def test_a_text_goes_through_the_provider_with_its_number_and_body(make_app, pro
         assert received.path == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json"
         assert (received.fields["To"], received.fields["From"], received.fields["Body"]) == (MOBILE, TWILIO_FROM_NUMBER, TEXT_BODY)
     assert server.refused == []  # signed (Notify) or authenticated (Twilio) as the real API requires
+    assert server.looked_up == []  # a fresh text is sent without asking the provider first
     message = outbox_message(app, message_id)
     assert (message.status, message.attempts, message.last_error) == ("sent", 1, None)
     assert message.provider_id and message.sent_at is not None
@@ -252,3 +256,103 @@ def test_start_up_says_where_texts_go(make_app, tmp_path, caplog, environment, s
 
 def test_phone_numbers_are_kept_out_of_error_texts():
     assert without_numbers("The 'To' number +44 7400 123456 is not valid (code 21211)") == "The 'To' number [number] is not valid (code 21211)"
+
+
+def a_worker_dies_mid_send(app, message_id: int, *, handed_over: bool = True) -> str | None:
+    """Claim the text as a worker does, hand it to the provider (unless told not), and die before
+    recording it: the claim is left `sending` and older than the lease. Return the provider's id."""
+    with app.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        provider_id = sms_transport_from_config(app.config).send(message.recipient, message.text_body, message.message_id) if handed_over else None
+        message.status, message.claimed_by, message.attempts = "sending", "dead-worker", message.attempts + 1
+        message.claimed_at = utcnow() - timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
+        db.session.commit()
+        return provider_id
+
+
+def test_a_text_handed_over_by_a_worker_that_died_is_recorded_as_sent_not_sent_again(make_app, provider):
+    name, server = provider
+    app = app_for(make_app, name, server.base_url)
+    message_id = queue_a_text(app)
+    provider_id = a_worker_dies_mid_send(app, message_id)
+    send_everything(app)
+    message = outbox_message(app, message_id)
+    assert (message.status, message.provider_id, message.last_error) == ("sent", provider_id, None)
+    assert len(server.received) == 1
+    [asked] = server.looked_up
+    if name == "notify":
+        assert asked == {"template_type": "sms", "reference": message.message_id}
+    else:
+        assert (asked["To"], asked["From"], asked["DateSent>"]) == (MOBILE, TWILIO_FROM_NUMBER, f"{message.created_at:%Y-%m-%d}T00:00:00Z")
+
+
+def test_a_text_written_to_a_file_by_a_worker_that_died_is_not_written_again(make_app, tmp_path):
+    app = make_app()
+    message_id = queue_a_text(app)
+    provider_id = a_worker_dies_mid_send(app, message_id)
+    [written] = list((tmp_path / "instance" / "sms").iterdir())
+    written.write_text("as the worker left it", encoding="utf-8")
+    send_everything(app)
+    message = outbox_message(app, message_id)
+    assert (message.status, message.provider_id) == ("sent", provider_id)
+    assert written.read_text(encoding="utf-8") == "as the worker left it"
+
+
+def test_a_text_whose_worker_died_before_handing_it_over_is_sent_after_asking(make_app, provider):
+    name, server = provider
+    app = app_for(make_app, name, server.base_url)
+    message_id = queue_a_text(app)
+    a_worker_dies_mid_send(app, message_id, handed_over=False)
+    send_everything(app)
+    assert outbox_message(app, message_id).status == "sent"
+    assert len(server.looked_up) == 1 and len(server.received) == 1
+
+
+def test_twilio_counts_only_a_message_with_this_very_body_on_any_page(make_app, provider_by_name):
+    server = provider_by_name("twilio")
+    server.page_size = 1
+    app = app_for(make_app, "twilio", server.base_url)
+    handed_over = queue_a_text(app, body="Your appointment is at 9:30.")
+    a_worker_dies_mid_send(app, handed_over)
+    never_handed_over = queue_a_text(app, body="Your appointment is at 10:00.")
+    a_worker_dies_mid_send(app, never_handed_over, handed_over=False)
+    with app.app_context():  # a later text to the same number, listed first
+        sms_transport_from_config(app.config).send(MOBILE, "Your physio has changed.", "another")
+    send_everything(app)
+    assert [received.fields["Body"] for received in server.received] == [
+        "Your appointment is at 9:30.", "Your physio has changed.", "Your appointment is at 10:00."]
+    assert [asked.get("Page", "0") for asked in server.looked_up] == ["0", "1", "0", "1"]  # each looked through both pages
+    assert {outbox_message(app, message_id).status for message_id in (handed_over, never_handed_over)} == {"sent"}
+
+
+@pytest.mark.parametrize("trouble", ["no answer", "outage"])
+def test_a_text_whose_provider_cannot_be_asked_waits_and_is_asked_again_never_sent_blindly(make_app, provider, trouble):
+    name, server = provider
+    app = make_app(**PROVIDERS[name][1](server.base_url), OUTBOX_RETRY_BASE_SECONDS=60, SMS_TIMEOUT_SECONDS=2)
+    message_id = queue_a_text(app)
+    provider_id = a_worker_dies_mid_send(app, message_id)
+    if trouble == "no answer":
+        app.config.update(PROVIDERS[name][1](f"http://127.0.0.1:{free_port()}"))
+    else:
+        server.answers.append(TRY_AGAIN_LATER[name]["outage"])
+    send_everything(app)
+    waiting = outbox_message(app, message_id)
+    assert (waiting.status, waiting.claimed_by, waiting.attempts) == ("sending", None, 2)
+    if trouble == "no answer":
+        assert waiting.last_error.startswith("ProviderUnreachable: no answer from ")
+    else:
+        assert waiting.last_error == f"TemporarySmsError: {OUTAGE_LOOKED_UP[name]} (asking whether the text already went)"
+    assert waiting.next_attempt_at > utcnow() + timedelta(seconds=20)
+    assert len(server.received) == 1
+
+    app.config.update(PROVIDERS[name][1](server.base_url))
+    send_everything(app)
+    assert outbox_message(app, message_id).status == "sending"  # not before its backoff
+    with app.app_context():
+        assert [message.id for message in failing_messages()] == [message_id]  # on the problems page meanwhile
+        retry_message(db.session.get(OutboxMessage, message_id), utcnow(), app.config["OUTBOX_MAX_ATTEMPTS"])
+        db.session.commit()
+    send_everything(app)
+    message = outbox_message(app, message_id)
+    assert (message.status, message.provider_id) == ("sent", provider_id)
+    assert len(server.received) == 1
