@@ -10,8 +10,9 @@ worker that dies between sending and recording loses nothing. Nor does it double
 taken over from `sending` may already be with the provider, so the provider is asked first and,
 if it has the text, it is recorded as sent with the provider's id instead of being sent again.
 While the provider cannot be asked, the text stays `sending`, held by no worker, and is asked
-about again after its backoff: never sent blindly. A fresh text is sent without asking, and so
-is one whose last send got no answer at all (retried as a temporary failure). An email taken
+about again after its backoff: never sent blindly. A text whose send got no answer at all (a
+timeout: the provider may have taken it) is asked about the same way before it is tried again;
+a fresh text is sent without asking. An email taken
 over is sent again (an SMTP server cannot be asked) with the same Message-ID, which lets
 receivers drop the copy: email is at least once.
 """
@@ -201,11 +202,14 @@ def _record_sent(message: OutboxMessage, report: DeliveryReport, provider_id: st
 
 def _deliver_texts(texts: list[OutboxMessage], taken_over: frozenset[int], sms_transport: SmsTransport,
                    policy: RetryPolicy, report: DeliveryReport) -> None:
-    """Hand each claimed text to the provider, recording each outcome as it happens; a text
-    `taken_over` is first looked up with the provider (since it was queued: no hand-over can be
-    earlier) and only sent if the provider does not have it. When the provider does not answer
-    at all, the texts not yet tried wait too (as emails do when the mail server is down), so a
-    hung provider cannot hold a batch past its lease."""
+    """Hand each claimed text to the provider, recording each outcome as it happens.
+
+    A text that may already be with the provider is looked up first (since it was queued: no
+    hand-over can be earlier) and only sent if the provider does not have it: one `taken_over`,
+    and so, next time, one whose send got no answer (the provider may have taken it before the
+    answer was lost). When the provider does not answer at all, the texts not yet tried wait too
+    (as emails do when the mail server is down), so a hung provider cannot hold a batch past its
+    lease."""
     for position, message in enumerate(texts):
         unconfirmed = message.id in taken_over
         try:
@@ -213,7 +217,11 @@ def _deliver_texts(texts: list[OutboxMessage], taken_over: frozenset[int], sms_t
                            if unconfirmed else None)
             unconfirmed = False  # the provider answered: it has the text, or the text may be sent
             if provider_id is None:
-                provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+                try:
+                    provider_id = sms_transport.send(message.recipient, message.text_body, message.message_id)
+                except ProviderUnreachable:
+                    unconfirmed = True  # handed over, but no answer came back
+                    raise
                 log.info("Text %s sent", message.id)
             else:
                 log.warning("Text %s was already with the provider: recorded as sent, not sent again", message.id)

@@ -141,14 +141,16 @@ def test_a_provider_that_is_down_means_the_texts_wait(make_app, provider):
     app = app_for(make_app, name, f"http://127.0.0.1:{free_port()}", SMS_TIMEOUT_SECONDS=2)
     message_ids = [queue_a_text(app) for _ in range(3)]
     send_everything(app)
-    for message_id in message_ids:
+    # The first was handed over and got no answer, so it may be with the provider: it stays
+    # "sending" (held by no worker) to be asked about first; the others were never tried.
+    for message_id, status in zip(message_ids, ["sending", "pending", "pending"]):
         waiting = outbox_message(app, message_id)
-        assert (waiting.status, waiting.attempts) == ("pending", 1)
+        assert (waiting.status, waiting.attempts, waiting.claimed_by) == (status, 1, None)
         assert waiting.last_error.startswith("ProviderUnreachable: no answer from ")
     app.config.update(PROVIDERS[name][1](server.base_url))
     send_everything(app)
     assert [outbox_message(app, message_id).status for message_id in message_ids] == ["sent"] * 3
-    assert len(server.received) == 3
+    assert len(server.received) == 3 and len(server.looked_up) == 1
 
 
 def test_a_provider_that_never_answers_holds_up_the_batch_for_one_timeout_only(make_app, provider):
@@ -160,7 +162,8 @@ def test_a_provider_that_never_answers_holds_up_the_batch_for_one_timeout_only(m
         started = time.monotonic()
         send_everything(app)
         assert time.monotonic() - started < 3
-        assert [outbox_message(app, message_id).status for message_id in message_ids] == ["pending"] * 4
+        # The first may have reached the provider before its answer was lost: asked about first, next time.
+        assert [outbox_message(app, message_id).status for message_id in message_ids] == ["sending"] + ["pending"] * 3
     finally:
         silent.close()
 
@@ -169,6 +172,27 @@ WRONG_CREDENTIALS = {
     "notify": {"NOTIFY_API_KEY": NOTIFY_API_KEY[:-36] + "00000000-0000-4000-8000-000000000000"},
     "twilio": {"TWILIO_AUTH_TOKEN": "not-the-token"},
 }
+
+
+def test_a_text_the_provider_took_without_answering_is_not_sent_again(make_app, provider):
+    """A send that times out may still have reached the provider: before trying again the
+    worker asks, and records the text the provider has instead of sending it twice."""
+    name, server = provider
+    silent = SilentServer()
+    try:
+        app = app_for(make_app, name, f"http://127.0.0.1:{silent.port}", SMS_TIMEOUT_SECONDS=1)
+        message_id = queue_a_text(app)
+        send_everything(app)
+    finally:
+        silent.close()
+    waiting = outbox_message(app, message_id)
+    assert waiting.status == "sending"
+    # What the silent provider may have done with it: taken it.
+    app.config.update(PROVIDERS[name][1](server.base_url))
+    sms_transport_from_config(app.config).send(waiting.recipient, waiting.text_body, waiting.message_id)
+    send_everything(app)
+    assert outbox_message(app, message_id).status == "sent"
+    assert len(server.received) == 1 and len(server.looked_up) == 1
 
 
 def test_a_wrong_key_is_retried_until_the_clinic_fixes_it_not_given_up_at_once(make_app, provider):
