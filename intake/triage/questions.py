@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from enum import StrEnum
 
 
@@ -328,14 +329,27 @@ def questions_for(problem: Problem, answers: Mapping[str, bool | None] | None = 
     question asked.
     """
     given = answers or {}
+    return _questions_for(problem, frozenset(code for code in DECIDING_CODES if given.get(code) is True))
+
+
+# The only answers that change which questions are asked: a yes to an emergency question, or to a
+# question another follows.
+DECIDING_CODES = tuple(
+    question.code for question in QUESTIONS if question.advice is Advice.EMERGENCY or question.code in FOLLOWS.values()
+)
+
+
+@lru_cache(maxsize=4096)
+def _questions_for(problem: Problem, said_yes: frozenset[str]) -> tuple[RedFlagQuestion, ...]:
+    """questions_for, once per problem and deciding yeses: every page of a journey asks it again."""
     asked: list[RedFlagQuestion] = []
     for question in QUESTIONS:
-        if question.advice is Advice.EMERGENCY and given.get(question.code) is True:
+        if question.advice is Advice.EMERGENCY and question.code in said_yes:
             asked.append(question)
-        elif question.fits(problem) and (question.code not in FOLLOWS or _said_yes_to(FOLLOWS[question.code], asked, given)):
+        elif question.fits(problem) and (question.code not in FOLLOWS or _follows_a_yes(FOLLOWS[question.code], asked, said_yes)):
             asked.append(question)
     return tuple(asked)
 
 
-def _said_yes_to(code: str, asked: list[RedFlagQuestion], answers: Mapping[str, bool | None]) -> bool:
-    return answers.get(code) is True and any(question.code == code for question in asked)
+def _follows_a_yes(code: str, asked: list[RedFlagQuestion], said_yes: frozenset[str]) -> bool:
+    return code in said_yes and any(question.code == code for question in asked)
