@@ -30,20 +30,21 @@ def _email_limit() -> str:
     return current_app.config["EMAIL_ACTION_LIMIT"]
 
 
-def _change(stored, form_name: str, form, first_field: str, change: Callable[[dict], int]):
-    """Make the change with the request's context; on a refusal show the page again with the
-    message next to the field it concerns (nothing was saved)."""
+def _change(stored, form_name: str, form, first_field: str, change: Callable[[dict], list[int]]):
+    """Make the change with the request's context and send the messages it queued (the patient's
+    email, and any offers of a freed time to those waiting) straight after; on a refusal show the
+    page again with the message next to the field it concerns (nothing was saved)."""
     config = current_app.config
     context = {"sites": config["CLINIC_SITES"], "user": current_user, "now": utcnow(), "settings": MailSettings.from_config(config)}
     try:
-        email_id = change(context)
+        message_ids = change(context)
     except (BookingError, services.StaffError) as error:
         field = getattr(form, error.field, None) if error.field else None
         (field or getattr(form, first_field)).errors = [str(error)]
         taken = isinstance(error, SlotTaken)
         return _request_page(stored, 409 if taken else 400, nearest=error.nearest if taken else (), **{form_name: form})
     db.session.commit()
-    background_sender(current_app).send_after_commit([email_id])
+    background_sender(current_app).send_after_commit(message_ids)
     return _redirect("staff.request_detail", reference=stored.reference)
 
 

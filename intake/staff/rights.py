@@ -105,13 +105,13 @@ def erasure_refusal(stored: AssessmentRequest, now: datetime) -> str | None:
 
 
 def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: datetime,
-          offers: waitlist.WaitlistRules | None = None) -> dict[str, object]:
+          offers: waitlist.WaitlistRules | None = None) -> list[int]:
     """Erase the patient's personal data from a request at their request (the caller commits).
 
     A future appointment is cancelled with it, so its time is free again; the patient is not
     emailed (their address is among what goes), so the admin tells them when confirming the
     erasure; it leaves the waitlist, and its time is offered to those waiting (given the `offers`
-    rules). Returns what the audit entry records.
+    rules). Returns the ids of the offers' messages (the caller commits, then sends them).
     """
     refusal = erasure_refusal(stored, now)
     if refusal:
@@ -120,7 +120,7 @@ def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: date
     if not reason:
         raise StaffError("Give the reason for erasing this request's personal data", field="reason")
     cancelled = appointments.cancel_appointments(stored.id, now, reason=CANCEL_REASON)
-    waitlist.after_cancelling(cancelled, offers, now)
+    offered = waitlist.after_cancelling(cancelled, offers, now)
     earlier_status = stored.status
     if cancelled and can_become(stored.status, "cancelled"):
         stored.status = "cancelled"
@@ -131,7 +131,7 @@ def erase(stored: AssessmentRequest, *, reason: str, user: StaffLogin, now: date
         "from": earlier_status, "to": stored.status,
     }
     audit(user, "erase_personal_data", stored.id, now, **detail)
-    return detail
+    return offered
 
 
 def last_erasure(stored: AssessmentRequest) -> dict[str, object] | None:

@@ -8,6 +8,7 @@ from flask import abort, current_app, render_template
 from flask_login import current_user
 
 from intake.appointments.services import active_appointments
+from intake.mail.outbox import background_sender
 from intake.platform.extensions import db
 from intake.platform.timeutil import utcnow
 from intake.staff import rights
@@ -59,13 +60,14 @@ def erase_request(reference: str):
     if not form.validate_on_submit():
         return _erase_page(stored, form, 400 if form.is_submitted() else 200)
     try:
-        rights.erase(stored, reason=form.reason.data, user=current_user, now=utcnow(), offers=WaitlistRules.from_config(current_app.config))
+        offered = rights.erase(stored, reason=form.reason.data, user=current_user, now=utcnow(), offers=WaitlistRules.from_config(current_app.config))
     except rights.ErasureRefused as refused:
         return _erase_page(stored, form, 409, refusal=str(refused))
     except StaffError as error:
         form.reason.errors = [str(error)]
         return _erase_page(stored, form, 400)
     db.session.commit()
+    background_sender(current_app).send_after_commit(offered)
     return _redirect("staff.erased_request", reference=reference)
 
 

@@ -256,11 +256,12 @@ def change_status(reference: str):
     if not form.validate():
         return _request_page(stored, 400, status_form=form)
     try:
-        services.change_status(stored, form.status.data, current_user, utcnow(), WaitlistRules.from_config(current_app.config))
+        offered = services.change_status(stored, form.status.data, current_user, utcnow(), WaitlistRules.from_config(current_app.config))
     except services.StaffError as error:
         form.status.errors = [str(error)]
         return _request_page(stored, 400, status_form=form)
     db.session.commit()
+    background_sender(current_app).send_after_commit(offered)
     return _redirect("staff.request_detail", reference=reference)
 
 

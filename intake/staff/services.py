@@ -42,9 +42,10 @@ def allowed_next(status: str) -> list[str]:
 
 
 def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin, now: datetime,
-                  offers: waitlist.WaitlistRules | None = None) -> None:
+                  offers: waitlist.WaitlistRules | None = None) -> list[int]:
     """Move a request on, if the rules allow it (booking goes through `book`). An appointment this
-    ends leaves the waitlist, and its time is offered to those waiting (given the `offers` rules)."""
+    ends leaves the waitlist, and its time is offered to those waiting (given the `offers` rules);
+    returns the ids of the offers' messages (the caller commits, then sends them)."""
     if new_status == "booked":
         raise StaffError("To book, choose one of the free times.")
     if (request.status, new_status) in THROUGH_CANCELLING:
@@ -54,13 +55,15 @@ def change_status(request: AssessmentRequest, new_status: str, user: StaffLogin,
     if new_status == "cancelled" and any(appointment.starts_at > now for appointment in appointments.active_appointments(request.id)):
         # The patient must hear of it, and their calendar event must go: only the cancel form does both.
         raise StaffError("To cancel a booked assessment, cancel the appointment with a reason (the patient is emailed).")
+    offered = []
     if new_status in APPOINTMENT_ENDING:
         # The appointment is not going ahead (or was missed): it no longer counts as booked.
         ended = appointments.cancel_appointments(request.id, now, reason=f"Request marked {STATUS_WORDS[new_status].lower()}")
-        waitlist.after_cancelling(ended, offers, now)
+        offered = waitlist.after_cancelling(ended, offers, now)
     audit(user, "change_status", request.id, now, **{"from": request.status, "to": new_status})
     request.status = new_status
     request.updated_at = now
+    return offered
 
 
 def book(
@@ -72,9 +75,9 @@ def book(
     user: StaffLogin,
     now: datetime,
     settings: MailSettings,
-) -> int:
+) -> list[int]:
     """Book the assessment at a free time chosen from the diary, audit it and queue the patient's
-    confirmation with a calendar invite (the caller commits); return the email's id.
+    confirmation with a calendar invite (the caller commits); return the id of the message queued.
 
     Raises appointments.BookingError (SlotTaken when another booking got there first). A
     request that already has an appointment is moved (`move`), not booked again.
@@ -93,7 +96,7 @@ def book(
         user, "book", request.id, now, starts_at=appointment.starts_at.isoformat(), clinician=appointment.practitioner.name,
         site=appointment.site_code, **{"from": earlier_status},
     )
-    return queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings)
+    return [queue_appointment_email(RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings)]
 
 
 def _at_a_time_on_offer(slot_value: str, now: datetime, default_minutes: int, change: Callable[[appointments.Choice], Appointment],
@@ -123,11 +126,11 @@ def find_appointment(request: AssessmentRequest, appointment_id: int) -> Appoint
 def move(
     request: AssessmentRequest, appointment: Appointment, *, slot_value: str, seen_sequence: int, sites: list[Site],
     default_minutes: int, user: StaffLogin, now: datetime, settings: MailSettings, offers: waitlist.WaitlistRules,
-) -> int:
+) -> list[int]:
     """Move an appointment to another free time (same row, same calendar UID, SEQUENCE one higher),
-    audit where from and to, and queue the patient's email (the caller commits); return its id.
-    The old time is offered to those waiting (the outbox worker sends the offers); a patient on
-    the waitlist stays on it, for times earlier than the new one."""
+    audit where from and to, and queue the patient's email (the caller commits). The old time is
+    offered to those waiting; a patient on the waitlist stays on it, for times earlier than the
+    new one. Returns the ids of the messages queued: the patient's email and the offers."""
     freed = waitlist.FreedTime.of(appointment)
     earlier = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     _at_a_time_on_offer(slot_value, now, default_minutes, lambda choice: appointments.move(
@@ -137,34 +140,34 @@ def move(
     later = {"starts_at": appointment.starts_at.isoformat(), "clinician": appointment.practitioner.name, "site": appointment.site_code}
     audit(user, "move", request.id, now, appointment_id=appointment.id, **{"from": earlier, "to": later})
     request.updated_at = now
-    waitlist.offer_freed(freed, offers, now)
-    return queue_appointment_email(
+    offered = waitlist.offer_freed(freed, offers, now)
+    return [queue_appointment_email(
         RequestDetails.of(request), appointment_details(appointment, now, settings), site_by_code(sites, appointment.site_code), settings,
         change="moved",
-    )
+    ), *offered]
 
 
 def cancel(
     request: AssessmentRequest, appointment: Appointment, *, reason: str, then: str, seen_sequence: int, sites: list[Site],
     user: StaffLogin, now: datetime, settings: MailSettings, offers: waitlist.WaitlistRules,
-) -> int:
+) -> list[int]:
     """Cancel an appointment with a reason; the request goes back to "contacted" (a new time is
     needed) or to "cancelled"; audit it and queue the patient's email (the caller commits). The
-    appointment leaves the waitlist and its time is offered to those waiting (the outbox worker
-    sends the offers)."""
+    appointment leaves the waitlist and its time is offered to those waiting. Returns the ids of
+    the messages queued: the patient's email and the offers."""
     if not can_become(request.status, then):
         raise StaffError(refusal(request.status, then), field="then")
     appointments.cancel(appointment, now=now, reason=reason, seen_sequence=seen_sequence)
-    waitlist.after_cancelling([appointment], offers, now)
+    offered = waitlist.after_cancelling([appointment], offers, now)
     audit(
         user, "cancel_appointment", request.id, now, appointment_id=appointment.id, starts_at=appointment.starts_at.isoformat(),
         clinician=appointment.practitioner.name, reason=appointment.cancel_reason, **{"from": request.status, "to": then},
     )
     request.status = then
     request.updated_at = now
-    return queue_appointment_email(
+    return [queue_appointment_email(
         RequestDetails.of(request), appointment_details(appointment, now), site_by_code(sites, appointment.site_code), settings, change="cancelled",
-    )
+    ), *offered]
 
 
 OUTCOME_STATUSES = {"attended": "attended", "no_show": "no_show"}

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.appointments.models import Appointment
-from intake.mail.outbox import send_due_messages
+from intake.mail.outbox import send_due_messages, wait_for_background_sends
 from intake.mail.segments import segment_count
 from intake.platform.extensions import db, limiter
 from intake.self_service import waitlist_routes
@@ -326,6 +326,30 @@ def test_reception_cancelling_and_erasure_free_times_for_the_waitlist(app, clini
     admin = sign_in(app, make_staff("admin"))
     erased = admin.post(f"/staff/requests/{bea['reference']}/erase", {"reason": "Asked by phone"}, form_path=f"/staff/requests/{bea['reference']}/erase")
     assert erased.status_code == 303 and len(clinic.offers_to("Grace")) == 2
+
+
+def test_offers_of_times_reception_or_erasure_frees_go_out_straight_after_the_change(app, clinic, make_staff):
+    """As with a patient's own cancelling, the offers are sent just after the response, not at
+    the outbox worker's next pass: a freed time is worth most the moment it is free."""
+    app.config["OUTBOX_SEND_AFTER_REQUEST"] = True
+    alan, bea, cara, grace = clinic.booked("Alan", 45), clinic.booked("Bea", 50), clinic.booked("Cara", 55), clinic.booked("Grace", 100)
+    clinic.join(grace)
+
+    def offers_sent() -> list[str]:
+        wait_for_background_sends(app)
+        return [message.status for message in outbox(app) if message.kind == "waitlist_offer"]
+
+    staff = sign_in(app, clinic.reception)
+    staff.post(f"/staff/requests/{alan['reference']}/appointments/{alan['appointment']}/cancel",
+               {"reason": "Clinician unwell", "then": "contacted", "sequence": "0"}, form_path=f"/staff/requests/{alan['reference']}")
+    assert offers_sent() == ["sent"]
+    moved = staff.post(f"/staff/requests/{cara['reference']}/appointments/{cara['appointment']}/move",
+                       {"slot": free_slot(app, practitioner=clinic.clara, index=120), "sequence": "0"},
+                       form_path=f"/staff/requests/{cara['reference']}")
+    assert moved.status_code == 303 and offers_sent() == ["sent"] * 2
+    admin = sign_in(app, make_staff("admin"))
+    admin.post(f"/staff/requests/{bea['reference']}/erase", {"reason": "Asked by phone"}, form_path=f"/staff/requests/{bea['reference']}/erase")
+    assert offers_sent() == ["sent"] * 3
 
 
 def test_the_booking_confirmation_page_offers_the_waitlist(app):
