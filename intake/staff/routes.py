@@ -220,6 +220,7 @@ def _request_page(stored, status: int = 200, *, nearest=(), **forms):
         notes=services.notes(stored),
         history=history(stored.id),
         appointments=appointments,
+        cancel_reasons={appointment.id: appointment.cancel_reason for appointment in appointments if appointment.cancel_reason},
         booked=booked,
         times=times,
         sites=config["CLINIC_SITES"],

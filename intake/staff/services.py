@@ -161,7 +161,9 @@ def cancel(
     offered = waitlist.after_cancelling([appointment], offers, now)
     audit(
         user, "cancel_appointment", request.id, now, appointment_id=appointment.id, starts_at=appointment.starts_at.isoformat(),
-        clinician=appointment.practitioner.name, reason=appointment.cancel_reason, **{"from": request.status, "to": then},
+        # The reason stays with the appointment, where erasure can remove it; the audit log, which
+        # nothing may change, records only that one was given.
+        clinician=appointment.practitioner.name, reason_given=bool(appointment.cancel_reason), **{"from": request.status, "to": then},
     )
     request.status = then
     request.updated_at = now

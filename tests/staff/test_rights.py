@@ -350,3 +350,23 @@ def test_erasing_takes_the_red_flags_found_in_the_patients_own_words(app, held):
     assert erase(held["admin"], words).status_code == 303
     with app.app_context():
         assert db.session.execute(select(AssessmentRequest.free_text_flags).where(AssessmentRequest.reference == words)).scalar_one() == []
+
+
+def test_a_reason_reception_gave_for_cancelling_is_shown_until_erasure_and_never_kept_in_the_audit_log(app, held):
+    """The audit log cannot be changed, so it must not hold what erasure has to remove: it records
+    that a reason was given, and the reason itself stays with the appointment."""
+    reason = "Mrs Hopper is in hospital for her hip"
+    with app.app_context():
+        appointment = db.session.execute(select(Appointment.id)).scalar_one()
+    page = f"/staff/requests/{held['grace']}"
+    cancelled = held["reception"].post(f"{page}/appointments/{appointment}/cancel", {"reason": reason, "then": "contacted", "sequence": "0"},
+                                       form_path=page)
+    assert cancelled.status_code == 303
+    history = held["reception"].client.get(page).get_data(as_text=True)
+    assert "cancelled the appointment on" in history and f"({reason})" in history
+    [event] = audit_events(app, "cancel_appointment", held["grace"])
+    assert event["detail"]["reason_given"] is True and reason not in str(event["detail"])
+    erase(held["admin"], held["grace"])
+    assert not [event for event in audit_events(app) if reason in str(event["detail"])]
+    with app.app_context():
+        assert reason not in db.session.execute(select(Appointment.cancel_reason)).scalars().all()
