@@ -64,6 +64,7 @@ def escape_controls_in(*handlers: logging.Handler) -> None:
 
 
 WERKZEUG_COLOUR = re.compile(r"\x1b\[[0-9;]*m(.*)\x1b\[0m", re.DOTALL)
+WERKZEUG_STYLE = re.compile(r"\x1b\[[0-9;]*m")
 QUERY_STRING = re.compile(r"(\b[A-Z]+ [^ ?]*)\?\S*( HTTP/)")
 
 
@@ -73,7 +74,11 @@ class WithoutQueryStrings(logging.Filter):
     control characters in them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):  # werkzeug's own colours go; anything else in the line is escaped
+        # werkzeug's own colours go (in its start-up lines, "Press CTRL+C to quit", and around the
+        # request line); anything else in the line is escaped.
+        if isinstance(record.msg, str):
+            record.msg = WERKZEUG_STYLE.sub("", record.msg)
+        if isinstance(record.args, tuple):
             record.args = tuple(_without_werkzeug_colour(arg) for arg in record.args)
         record.msg = escape_controls(QUERY_STRING.sub(r"\1\2", record.getMessage()))
         record.args = ()

@@ -84,3 +84,13 @@ def test_the_development_server_writes_no_forged_line_and_no_escape_code(make_ap
     access = "\n".join(record.getMessage() for record in caplog.records if record.name == "werkzeug")
     assert access and "\\x1b[31mraw" in access
     assert_no_forged_lines(access)
+
+
+def test_the_development_servers_own_colours_are_dropped_not_escaped():
+    """Its start-up lines are werkzeug's own words: shown plain, not as "\\x1b[33m..." (make run)."""
+    from intake.platform.logsafe import WithoutQueryStrings
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "\x1b[33mPress CTRL+C to quit\x1b[0m", (), None)
+    assert WithoutQueryStrings().filter(record) and record.getMessage() == "Press CTRL+C to quit"
+    visitor = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "%s", ("GET /\x1b[31mraw",), None)
+    assert WithoutQueryStrings().filter(visitor) and visitor.getMessage() == "GET /\\x1b[31mraw"
