@@ -193,6 +193,8 @@ def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server
     check("staff-requests")
     page.get_by_label("Reference, name, email or phone").fill(reference)
     press("button", "Show requests")
+    assert page.get_by_text("Showing requests whose reference is").is_visible()
+    check("staff-requests-searched")
     press("link", reference)
     assert page.get_by_role("heading", name="Flags for a clinician").is_visible()
     check("staff-request-flagged")
