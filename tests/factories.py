@@ -312,6 +312,15 @@ def new_practitioner(
         return practitioner.id
 
 
+def a_working_day_ahead(days: int = 2) -> date:
+    """A weekday at least `days` on from today in London: a whole day of free times, whatever the
+    time of day a test runs at (today's may be nearly over)."""
+    day = today_in_london() + timedelta(days=days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def free_slot(app, site: str = "riverside", *, practitioner: int | None = None, day: date | None = None, index: int = 0,
               for_staff: bool = True) -> str:
     """The form value of a free time (the first unless `index` says otherwise), as reception would see it."""

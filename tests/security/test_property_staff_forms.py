@@ -12,7 +12,6 @@ test; the appointment is put back where it was booked (or booked again once canc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -23,9 +22,8 @@ from intake.appointments.models import Appointment
 from intake.appointments.slots import Slot, slot_value
 from intake.appointments.statuses import AFTER_CANCELLING
 from intake.platform.extensions import db
-from intake.platform.timeutil import today_in_london
 from intake.staff.forms import STALE_PAGE
-from tests.factories import Patient, book_appointment, free_slot, new_practitioner, update_request
+from tests.factories import Patient, a_working_day_ahead, book_appointment, free_slot, new_practitioner, update_request
 from tests.support.fuzz import (
     FUZZ, TOKENS, added, assert_refused_unchanged, choice, cleaned, first, is_clean_text, near_examples,
     other_sessions_token, posts, state, text_field, with_token,
@@ -86,10 +84,7 @@ def booked(unlimited_app, make_staff, staff_client) -> Booked:
     booker = make_staff("reception")
     # Two days on: an appointment booked at today's first free time would start part-way through a
     # long run, after which every move is rightly refused.
-    later = today_in_london() + timedelta(days=2)
-    while later.weekday() >= 5:
-        later += timedelta(days=1)
-    appointment = book_appointment(app, reference, booker, free_slot(app, day=later))
+    appointment = book_appointment(app, reference, booker, free_slot(app, day=a_working_day_ahead()))
     desk = Booked(app, reception, reference, appointment, {}, booker, reception.csrf_token("/staff/"), other_sessions_token(app))
     desk.original = desk.row()
     return desk

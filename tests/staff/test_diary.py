@@ -15,7 +15,7 @@ from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
 from intake.platform.timeutil import LONDON, today_in_london
 from intake.staff import diary_routes
-from tests.factories import book_appointment, free_slot, new_practitioner, new_request, sign_in
+from tests.factories import a_working_day_ahead, book_appointment, free_slot, new_practitioner, new_request, sign_in
 from tests.support.back_office import error_messages
 
 SLOT_TIME = re.compile(r"\.(\d{8}T\d{4}Z)$")
@@ -36,10 +36,7 @@ def booked_clinic(app, make_staff):
     grace = new_request(app, first="Grace", last="Hopper", email="grace@example.com", phone="07400 111222",
                         general_health={"night_pain": "yes"})
     # A working day at least two days on, so the whole day is to come at any hour the tests run.
-    later = today_in_london() + timedelta(days=2)
-    while later.weekday() >= 5:
-        later += timedelta(days=1)
-    slot = free_slot(app, practitioner=clara, day=later)
+    slot = free_slot(app, practitioner=clara, day=a_working_day_ahead())
     book_appointment(app, grace, reception, slot)
     day = local_start(slot).date()
     alan = new_request(app, first="Alan", last="Turing", email="alan@example.com", site="west-green")
@@ -180,7 +177,7 @@ def test_the_week_and_day_views_take_a_handful_of_queries_however_many_appointme
     for name in ("Clara", "Dev", "Eve"):
         new_practitioner(app, name)
     first = new_request(app)
-    slot = free_slot(app)
+    slot = free_slot(app, day=a_working_day_ahead())  # twelve bookings fit in a whole day, not in what is left of today
     book_appointment(app, first, reception, slot)
     day = local_start(slot).date()
     staff = sign_in(app, reception)
