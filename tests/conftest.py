@@ -19,8 +19,11 @@ from tests import factories
 from tests.support.database import BACKENDS, empty_database, forget, new_app, shared_app
 from tests.support.mail_server import SMTPServer
 from tests.support.database import database_url as url_for_backend
+from tests.support.compiled_once import share_compiled_templates
 
 pytest_plugins = ["tests.support.browser"]
+
+share_compiled_templates()  # each test's app would compile every template again
 
 # Argon2 at the smallest cost: hashing and verifying work exactly as in production, in a
 # millisecond instead of a quarter of a second. Tests of the production cost ask for

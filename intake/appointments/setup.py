@@ -142,7 +142,7 @@ def add_working_hours(practitioner: Practitioner, *, weekday: int, site_code: st
         select(WorkingHours).where(
             WorkingHours.practitioner_id == practitioner.id, WorkingHours.weekday == weekday,
             WorkingHours.starts < ends, WorkingHours.ends > starts,
-        )
+        ).order_by(WorkingHours.starts)  # the earliest clash, on every database
     ).scalars().first()
     if clash is not None:
         raise SetupError("starts", f"This overlaps their {WEEKDAYS[weekday]} session from {clash.starts:%H:%M} to {clash.ends:%H:%M} at {clash.site_code}")

@@ -123,7 +123,8 @@ def test_weekly_sessions_may_be_several_a_day_but_never_overlap_even_at_another_
         setup.add_working_hours(person, weekday=0, site_code="canal-side", starts=time(13), ends=time(17))  # back to back
         setup.add_working_hours(person, weekday=1, site_code="canal-side", starts=time(9), ends=time(13))  # another day
         db.session.commit()
-        field, message = refusal(setup.add_working_hours, person, weekday=0, site_code="canal-side", starts=time(12, 30), ends=time(14))
+        # Overlaps only the riverside session: one overlapping both could be refused naming either.
+        field, message = refusal(setup.add_working_hours, person, weekday=0, site_code="canal-side", starts=time(12, 30), ends=time(13))
         assert field == "starts" and "Monday session from 09:00 to 13:00" in message
         assert refusal(setup.add_working_hours, person, weekday=0, site_code="riverside", starts=time(8), ends=time(18))[0] == "starts"
         assert [(s.weekday, s.site_code, s.starts) for s in setup.weekly_hours(person_id)] == [

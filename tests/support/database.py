@@ -24,7 +24,6 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from jinja2 import BytecodeCache
 from flask import current_app
 from sqlalchemy import create_engine, insert, text, update
 from sqlalchemy.engine import make_url
@@ -184,33 +183,9 @@ def app_settings(database_url: str, instance: Path, **overrides) -> dict:
     }
 
 
-class TemplateBytecode(BytecodeCache):
-    """Compiled templates kept in memory for the whole run (Jinja's public cache interface).
-
-    Each test builds its own app, and each app's Jinja environment would compile every template
-    again. Jinja checks each entry against its template's source, so a changed template is compiled
-    afresh; what a page renders is exactly what it would be without the cache.
-    """
-
-    def __init__(self) -> None:
-        self.compiled: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket) -> None:
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket) -> None:
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
-
-
-TEMPLATE_BYTECODE = TemplateBytecode()
-
-
 def new_app(database_url: str, instance: Path, **overrides):
-    """An app for a test: the test settings with `overrides`, sharing the run's compiled templates."""
-    app = create_app(app_settings(database_url, instance, **overrides))
-    app.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
-    return app
+    """An app for a test: the test settings with `overrides`."""
+    return create_app(app_settings(database_url, instance, **overrides))
 
 
 @contextmanager
