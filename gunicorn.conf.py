@@ -14,7 +14,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 worker_class = "sync"
 threads = 1
-timeout = 30
+# A sync worker is killed once it has been silent this long, even while it streams a download:
+# an unfiltered CSV export of a million requests took 19 s here (benchmarks/export_memory.py),
+# so 60 s leaves room for a server half as fast before the file would be cut short.
+timeout = 60
 graceful_timeout = 20
 # Behind a reverse proxy that buffers slow clients (nginx), as sync workers need.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

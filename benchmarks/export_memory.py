@@ -1,6 +1,7 @@
 """Benchmark: the back office's exports keep a worker's memory bounded and start sending at once.
 
-Seeds 200,000 requests into PostgreSQL (benchmarks/staff_list.py's `seed`), and one patient
+Seeds 200,000 requests into PostgreSQL (benchmarks/staff_list.py's `seed_in_database`: each with
+its two emails and an audit entry, by INSERT ... SELECT), and one patient
 with many requests, each with many appointments, emails, notes and audit rows (the subject-access
 export's worst case). Serves the app with gunicorn (production's settings, one worker, so its
 process is the one measured), then downloads over HTTP:
@@ -39,7 +40,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from sqlalchemy import insert, select, text, update  # noqa: E402
 
 from load import GUNICORN_SETTINGS, SECRET_KEY, app_settings, session_cookie, wait_until_serving  # noqa: E402
-from staff_list import migrate_afresh, seed  # noqa: E402
+from staff_list import migrate_afresh, seed_in_database  # noqa: E402
 from tests.factories import CSRF_PATTERN, STAFF_PASSWORD, Staff  # noqa: E402
 from tests.support.mail_server import free_port  # noqa: E402
 
@@ -108,7 +109,7 @@ def prepare(database_url: str, folder: Path, size: int, seeding: bool) -> dict[s
         if seeding:
             migrate_afresh()
             started = time.perf_counter()
-            seed(size)
+            seed_in_database(size)
             admin = accounts.create_staff(ADMIN_EMAIL, "Export Bench", "admin", STAFF_PASSWORD)
             db.session.commit()
             seed_patient_with_much_held(admin.id)
