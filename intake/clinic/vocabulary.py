@@ -6,6 +6,8 @@ stored in the database, so change the words freely but never the codes.
 
 from __future__ import annotations
 
+from functools import cache
+
 CONTACT_METHODS = (
     ("phone", "Phone call"),
     ("text", "Text message"),
@@ -86,7 +88,13 @@ PAIN_SCALE = tuple((str(score), str(score)) for score in range(11))
 
 def label_for(choices: tuple[tuple[str, str], ...], code: str | None) -> str:
     """Return the words shown for a stored code, or the code itself if it is unknown."""
-    return dict(choices).get(code or "", code or "")
+    return _labels(choices).get(code or "", code or "")
+
+
+@cache
+def _labels(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Each vocabulary's codes and words as a dict, made once (an export asks a million times)."""
+    return dict(choices)
 
 
 def codes(choices: tuple[tuple[str, str], ...]) -> tuple[str, ...]:

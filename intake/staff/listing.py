@@ -273,8 +273,6 @@ def list_page(filters: RequestFilters, page: int, page_size: int) -> ListPage:
 
 ERASED = "(erased)"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CONTACT_WORDS = dict(vocabulary.CONTACT_METHODS)
-REGION_WORDS = dict(vocabulary.BODY_REGIONS)
 # Each heading, the column its value is read from, how the value is written, and whether it is
 # what someone typed (a name, phone or email: neutralised against formulas; the rest is the app's
 # own words and codes). A million rows are written this way, so each costs as little as it can.
@@ -287,9 +285,9 @@ EXPORT_COLUMNS = (
     ("Last name", AssessmentRequest.last_name, lambda r: r.last_name, True),
     ("Phone", AssessmentRequest.phone, lambda r: r.phone, True),
     ("Email", AssessmentRequest.email, lambda r: r.email, True),
-    ("Preferred contact", AssessmentRequest.contact_method, lambda r: CONTACT_WORDS.get(r.contact_method, r.contact_method or ""), False),
+    ("Preferred contact", AssessmentRequest.contact_method, lambda r: vocabulary.label_for(vocabulary.CONTACT_METHODS, r.contact_method), False),
     ("Site", AssessmentRequest.site_code, lambda r: r.site_code, False),
-    ("Main problem", AssessmentRequest.region, lambda r: REGION_WORDS.get(r.region, r.region or ""), False),
+    ("Main problem", AssessmentRequest.region, lambda r: vocabulary.label_for(vocabulary.BODY_REGIONS, r.region), False),
 )
 EXPORT_READS = (*(column for _, column, _, _ in EXPORT_COLUMNS), AssessmentRequest.erased_at)
 EXPORT_VALUES = tuple((value, typed) for _, _, value, typed in EXPORT_COLUMNS)
