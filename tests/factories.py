@@ -376,6 +376,19 @@ def begun_appointment(app, reference: str, practitioner_id: int, minutes_ago: in
     return appointment_at(app, reference, practitioner_id, starts, booked_at=starts - timedelta(days=3))
 
 
+def queue_plain_emails(app, count: int) -> None:
+    """`count` short emails, each to its own address, due now."""
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all([
+            OutboxMessage(kind="test", recipient=f"patient{number}@example.com", subject=f"Message {number}",
+                          text_body="Hello", html_body="<p>Hello</p>", message_id=f"<test.{number}@clinic.example>",
+                          next_attempt_at=now, created_at=now)
+            for number in range(count)
+        ])
+        db.session.commit()
+
+
 def outbox(app) -> list[OutboxMessage]:
     """Every queued email and text, oldest first."""
     with app.app_context():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Flask
 
@@ -12,14 +11,16 @@ sms_log = logging.getLogger(f"{__name__}.sms")
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its background sender, say where emails go when there is no mail server, and
-    check the text provider's settings, saying where texts go."""
+    """Give the app its background sender, and check the mail and text providers' settings,
+    saying where emails go when no provider is set and where texts go."""
     from intake.mail.outbox import BackgroundSender
     from intake.mail.sms import FileSmsTransport, sms_transport_from_config
+    from intake.mail.transport import FileTransport, transport_from_config
 
     app.extensions["outbox_sender"] = BackgroundSender(app)
-    if not app.config["MAIL_SERVER"]:
-        log.warning("No MAIL_SERVER is set: emails are written as .eml files to %s", Path(app.config["MAIL_FILE_DIR"]).resolve())
+    emails = transport_from_config(app.config)  # refuses to start with a provider's setting missing
+    if isinstance(emails, FileTransport):
+        log.warning("No MAIL_SERVER or MAIL_PROVIDER is set: emails are written as .eml files to %s", emails.directory.resolve())
     texts = sms_transport_from_config(app.config)  # refuses to start with a provider's setting missing
     production = app.config["ENVIRONMENT"] == "production"
     level = logging.WARNING if production or isinstance(texts, FileSmsTransport) else logging.INFO

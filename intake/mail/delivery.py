@@ -12,9 +12,10 @@ if it has the text, it is recorded as sent with the provider's id instead of bei
 While the provider cannot be asked, the text stays `sending`, held by no worker, and is asked
 about again after its backoff: never sent blindly. A text whose send got no answer at all (a
 timeout: the provider may have taken it) is asked about the same way before it is tried again;
-a fresh text is sent without asking. An email taken
-over is sent again (an SMTP server cannot be asked) with the same Message-ID, which lets
-receivers drop the copy: email is at least once.
+a fresh text is sent without asking. An email taken over is sent again with the same Message-ID,
+which is also its idempotency key: Resend recognises the repeat and sends nothing (exactly
+once), while an SMTP server, which cannot be asked, may deliver a copy that receivers can drop
+by its Message-ID (at least once).
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask_mail import Message
 from sqlalchemy import and_, or_, select, update
 
 from intake.platform.extensions import db
 from intake.mail.models import OutboxMessage
 from intake.mail.sms import PermanentSmsError, ProviderUnreachable, SmsError, SmsTransport
-from intake.mail.transport import Transport
+from intake.mail.transport import Attachment, Email, Transport
 from intake.platform.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -149,21 +149,12 @@ def claim_messages(worker_id: str, now: datetime, policy: RetryPolicy, limit: in
     return Claimed(messages, frozenset(message_id for message_id, status in claimed.items() if status == "sending"))
 
 
-def mime_bytes(message: OutboxMessage, sender: str, reply_to: str) -> bytes:
-    """Build the multipart (plain text and HTML) email, with its stable Message-ID."""
-    mail = Message(
-        subject=message.subject,
-        recipients=[message.recipient],
-        body=message.text_body,
-        html=message.html_body,
-        sender=sender,
-        reply_to=reply_to or None,
-        date=message.created_at.timestamp(),
-    )
-    mail.msgId = message.message_id
-    if message.attachment_name:
-        mail.attach(message.attachment_name, message.attachment_type, message.attachment_body.encode("utf-8"))
-    return mail.as_bytes()
+def email_of(message: OutboxMessage, sender: str, reply_to: str) -> Email:
+    """The email as the transports hand it over, built the same way every time it is tried."""
+    attachment = (Attachment(message.attachment_name, message.attachment_type, message.attachment_body)
+                  if message.attachment_name else None)
+    return Email(message.message_id, sender, reply_to, message.recipient, message.subject, message.text_body,
+                 message.html_body, message.created_at, attachment)
 
 
 def _label(message: OutboxMessage) -> str:
@@ -265,12 +256,14 @@ def deliver_pending(
         with transport.session() as send:
             while remaining:
                 message = remaining[0]
+                if message.id in claimed.taken_over and not transport.repeats_are_harmless:
+                    log.warning("Email %s was taken over from a worker that went quiet: it is sent again and may arrive twice", message.id)
                 try:
-                    send(sender, message.recipient, mime_bytes(message, sender, reply_to))
+                    provider_id = send(email_of(message, sender, reply_to))
                 except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
                     _record_failure(message, error, utcnow(), policy, report)
                 else:
-                    _record_sent(message, report)
+                    _record_sent(message, report, provider_id)
                 db.session.commit()
                 remaining.pop(0)
     except Exception as error:  # noqa: BLE001

@@ -224,9 +224,13 @@ def _sms_config(instance_path: Path) -> dict[str, object]:
 
 
 def _mail_config(instance_path: Path) -> dict[str, object]:
-    """Mail delivery and outbox settings; with no MAIL_SERVER, mail is written to instance/mail/."""
+    """Mail delivery and outbox settings: MAIL_PROVIDER is smtp, resend or file (instance/mail/);
+    unset, it is smtp with a MAIL_SERVER and file without."""
     clinic_name = os.environ.get("CLINIC_NAME", "Demo Physiotherapy Clinic")
     return {
+        "MAIL_PROVIDER": os.environ.get("MAIL_PROVIDER", "").strip().lower(),
+        "RESEND_API_KEY": os.environ.get("RESEND_API_KEY", ""),
+        "RESEND_BASE_URL": os.environ.get("RESEND_BASE_URL", "https://api.resend.com"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
         "MAIL_PORT": _env_int("MAIL_PORT", 587),
         "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),

@@ -11,7 +11,7 @@ import pytest
 import trustme
 from sqlalchemy import delete, func, update
 
-from tests.factories import Patient, new_request, outbox, update_request
+from tests.factories import Patient, new_request, outbox, queue_plain_emails, update_request
 from intake.clinic.sites import site_by_code
 from intake.journey.models import AssessmentRequest
 from intake.platform.extensions import db
@@ -295,15 +295,7 @@ def test_a_mail_server_that_never_answers_does_not_slow_the_request(make_app, sm
 def test_two_workers_at_once_deliver_each_message_exactly_once(make_app, smtp_server):
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False)
     total = 60
-    with app.app_context():
-        now = utcnow()
-        db.session.add_all([
-            OutboxMessage(kind="test", recipient=f"patient{number}@example.com", subject=f"Message {number}",
-                          text_body="Hello", html_body="<p>Hello</p>", message_id=f"<test.{number}@clinic.example>",
-                          next_attempt_at=now, created_at=now)
-            for number in range(total)
-        ])
-        db.session.commit()
+    queue_plain_emails(app, total)
     assert race_outbox_workers(app, workers=2, limit=5) == []
     ids = smtp_server.inbox.message_ids()
     assert len(ids) == total and len(set(ids)) == total

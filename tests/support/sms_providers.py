@@ -77,7 +77,9 @@ TWILIO_OUTAGE = twilio_error(503, 20503, "Service Unavailable")
 
 class ProviderServer:
     """A provider's API on a free port of 127.0.0.1: scripted answers first (to a send or a
-    lookup alike), then success."""
+    lookup alike), then success (`SUCCESS_STATUS`)."""
+
+    SUCCESS_STATUS = 201
 
     def __init__(self) -> None:
         self.answers: list[Answer] = []
@@ -127,7 +129,7 @@ class ProviderServer:
                 self.taken.insert(0, self.listed(fields, body))
         if scripted is not None:
             return scripted.status, scripted.body
-        return 201, body
+        return self.SUCCESS_STATUS, body
 
     def answer_lookup(self, path: str, headers) -> tuple[int, dict]:
         """A lookup: the texts taken that match its query, unless a scripted answer comes first."""
