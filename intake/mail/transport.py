@@ -202,6 +202,18 @@ def mail_provider(config) -> str:
     return chosen or ("smtp" if config["MAIL_SERVER"] else "file")
 
 
+def _check_retries_fit_idempotency_window(config) -> None:
+    """Refuse retry settings under which an email could still be tried after Resend has forgotten
+    its key (every wait at its longest, every claim lapsing), since that try could send a copy."""
+    attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
+    longest = (attempts - 1) * float(config["OUTBOX_RETRY_MAX_SECONDS"]) + attempts * float(config["OUTBOX_LEASE_SECONDS"])
+    if longest >= RESEND_IDEMPOTENCY_HOURS * 3600:
+        raise MailConfigurationError(
+            f"With MAIL_PROVIDER=resend, an email's attempts must fit in Resend's {RESEND_IDEMPOTENCY_HOURS} hours: "
+            f"OUTBOX_MAX_ATTEMPTS, OUTBOX_RETRY_MAX_SECONDS and OUTBOX_LEASE_SECONDS allow {longest / 3600:.0f} hours."
+        )
+
+
 def transport_from_config(config) -> Transport:
     """The transport MAIL_PROVIDER chooses, refusing an unknown provider or a missing setting."""
     provider = mail_provider(config)
@@ -213,6 +225,7 @@ def transport_from_config(config) -> Transport:
         missing = [name for name in ("RESEND_API_KEY", "RESEND_BASE_URL") if not str(config.get(name) or "").strip()]
         if missing:
             raise MailConfigurationError(f"MAIL_PROVIDER is resend, but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set.")
+        _check_retries_fit_idempotency_window(config)
         return ResendTransport(config["RESEND_API_KEY"].strip(), config["RESEND_BASE_URL"].strip(), float(config["MAIL_TIMEOUT"]))
     if not config["MAIL_SERVER"]:
         raise MailConfigurationError("MAIL_PROVIDER is smtp, but MAIL_SERVER is not set.")

@@ -183,6 +183,10 @@ def test_two_workers_at_once_send_each_email_once(make_app, resend_server):
     ({"MAIL_PROVIDER": "resend", "RESEND_API_KEY": ""}, "MAIL_PROVIDER is resend, but RESEND_API_KEY is not set."),
     ({"MAIL_PROVIDER": "sendmail"}, "MAIL_PROVIDER is 'sendmail'; it must be one of file, smtp, resend."),
     ({"MAIL_PROVIDER": "smtp", "MAIL_SERVER": ""}, "MAIL_PROVIDER is smtp, but MAIL_SERVER is not set."),
+    ({"MAIL_PROVIDER": "resend", "RESEND_API_KEY": RESEND_API_KEY, "OUTBOX_MAX_ATTEMPTS": 8, "OUTBOX_RETRY_MAX_SECONDS": 4 * 3600,
+      "OUTBOX_LEASE_SECONDS": 300},
+     "With MAIL_PROVIDER=resend, an email's attempts must fit in Resend's 24 hours: "
+     "OUTBOX_MAX_ATTEMPTS, OUTBOX_RETRY_MAX_SECONDS and OUTBOX_LEASE_SECONDS allow 29 hours."),
 ])
 def test_the_app_refuses_to_start_with_a_mail_provider_it_cannot_use(tmp_path, settings, complaint):
     with pytest.raises(MailConfigurationError) as refused:
@@ -192,6 +196,7 @@ def test_the_app_refuses_to_start_with_a_mail_provider_it_cannot_use(tmp_path, s
 
 def test_resend_is_chosen_by_its_setting_and_smtp_or_files_without_it(tmp_path):
     config = {"MAIL_PROVIDER": "", "MAIL_SERVER": "", "MAIL_FILE_DIR": str(tmp_path), "MAIL_TIMEOUT": 10,
+              "OUTBOX_MAX_ATTEMPTS": 8, "OUTBOX_RETRY_MAX_SECONDS": 3600, "OUTBOX_LEASE_SECONDS": 300,
               "RESEND_API_KEY": RESEND_API_KEY, "RESEND_BASE_URL": "https://api.resend.com"}
     assert type(transport_from_config(config)).__name__ == "FileTransport"
     assert type(transport_from_config({**config, "MAIL_SERVER": "smtp.clinic.example", "MAIL_PORT": 587, "MAIL_USE_TLS": True,
