@@ -1,4 +1,4 @@
-"""Benchmark: two app nodes share one PostgreSQL and one Redis; one is killed mid-run: nothing lost, no text doubled.
+"""Benchmark: two app nodes share one PostgreSQL and one Redis; one is killed mid-run: nothing lost, nothing doubled.
 
 Each node is what the README's production section runs on a server: gunicorn (2 sync workers)
 and the outbox worker (`flask outbox send --loop`), here on its own port of 127.0.0.1, both
@@ -7,9 +7,12 @@ default, flushed first: use a database number nothing else uses). Patients' brow
 keeping cookies and form tokens) send every request to either node at random, as a load
 balancer without sticky sessions would, and when a node stops answering they go on with the
 other one, as the load balancer would. Half the patients choose a free time themselves (and ask
-for texts), half ask to be phoned. A real SMTP server (aiosmtpd) and a GOV.UK Notify stand-in
-take the emails and texts, each 50 ms to answer as a real one is not instant, so a kill can
-land mid-send; deliveries are counted per Message-ID and per Notify reference.
+for texts), half ask to be phoned. Emails go through Resend's API (MAIL_PROVIDER=resend, the
+README's production set-up for two servers) to a stand-in that honours idempotency keys as
+Resend documents them, or with --mail smtp to a real SMTP server (aiosmtpd); texts go to a
+GOV.UK Notify stand-in. Each takes 50 ms to answer, as a real one is not instant, so a kill can
+land mid-send; deliveries are counted per Message-ID (Resend: per idempotency key, which is the
+Message-ID) and per Notify reference.
 
 Texts: the only texts the app sends are appointment reminders. So that they come due during
 the run, the reminder is set for as many days before the first day patients are offered (REMINDER_DAYS_BEFORE)
@@ -18,6 +21,9 @@ patients choosing a time choose one on that day. Both workers scan for reminders
 
 Mid-run, as soon as node A's outbox worker holds claimed messages after the reminders come due
 (within 5 s), node A's gunicorn (master and workers) and outbox worker are killed with SIGKILL.
+With --kill-while-sending emails, the kill comes instead halfway to the reminders, while node A's
+worker is part way through a batch of emails (one recorded sent, the next in the provider's hands),
+so that it is an email that is in flight.
 Node B's worker is paused (SIGSTOP) from a second before until the kill, so that it is node A's
 worker that claims the texts coming due and the kill lands mid-send. A message node A's worker
 had claimed is taken over by node B's worker once its claim is older than the lease, shortened here to 10 s
@@ -25,11 +31,12 @@ had claimed is taken over by node B's worker once its claim is older than the le
 instant of the kill was delivered but never recorded as sent. A text taken over is first looked
 up with the provider (Notify's GET /v2/notifications?reference=...), and recorded as sent if the
 provider has it, so texts must arrive exactly once: any text doubled or lost fails the run. An
-SMTP server cannot be asked, so an email taken over is sent again with the same Message-ID
-(which lets receivers drop the copy): emails are at least once. The run prints how many texts
-were looked up and how many of those the provider already had, counts and prints email copies
-apart from texts, and fails on any email lost or any email copy beyond the one in flight at the
-kill (held by the killed worker).
+email taken over is sent again with the same Message-ID, which is its idempotency key: Resend
+answers a repeat with the first send's id and sends nothing, so emails too must arrive exactly
+once. The run prints how many texts were looked up and how many of those the provider already
+had, and how many emails were repeats Resend recognised. With --mail smtp (a server that cannot
+be asked) the copy of an email in flight at the kill is allowed, and only that one: SMTP is at
+least once.
 
 Also shown: a staff member signed in on node A is signed in on node B, before and after the
 kill (same SECRET_KEY); wrong passwords for one account, alternating between the nodes, reach
@@ -37,12 +44,12 @@ LOGIN_LIMIT_PER_ACCOUNT (5 per 15 minutes) on the sixth, so the count is shared 
 
 Targets: every request whose patient saw a confirmation stored once; no patient stored twice;
 every self-booking stored once and no two live appointments of a practitioner overlapping;
-every text queued delivered exactly once (none lost, none doubled); every email delivered, with
-no copy but of the one in flight at the kill; the outbox drained (all sent, none dead); the two
-checks above.
+every text and every email queued delivered exactly once (none lost, none doubled; with --mail
+smtp, an email copy is allowed only of the one in flight at the kill); the outbox drained (all
+sent, none dead); the two checks above.
 
 Run: .venv/bin/python benchmarks/two_nodes.py [--database-url URL] [--ratelimit-storage-uri URI]
-     [--browsers 6] [--after-kill 25]
+     [--browsers 6] [--after-kill 25] [--mail resend|smtp] [--kill-while-sending texts|emails]
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ from load import GUNICORN_SETTINGS, app_settings, wait_until_serving  # noqa: E4
 from outbox_outage import SET_COOKIE_PAIR, Page  # noqa: E402
 from staff_list import migrate_afresh  # noqa: E402
 from tests.factories import CSRF_PATTERN, REFERENCE_PATTERN, STAFF_PASSWORD, Patient, new_practitioner, valid_answers  # noqa: E402
+from tests.support.email_provider import RESEND_API_KEY, ResendServer  # noqa: E402
 from tests.support.mail_server import Inbox, SMTPServer, free_port  # noqa: E402
 from tests.support.sms_providers import NOTIFY_API_KEY, NOTIFY_TEMPLATE_ID, NotifyServer  # noqa: E402
 
@@ -106,6 +114,24 @@ class SlowInbox(Inbox):
         answer = await super().handle_DATA(server, session, envelope)
         await asyncio.sleep(ANSWER_DELAY_SECONDS)
         return answer
+
+
+class SlowResend(ResendServer):
+    """Resend's stand-in, taking a moment to answer after it has taken an email (or recognised a
+    repeat), and counting the answers it could not give because the worker asking had died."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unanswered = 0
+        self.server.handle_error = self._count_unanswered
+
+    def _count_unanswered(self, request, client_address) -> None:
+        self.unanswered += 1
+
+    def answer(self, path, headers, raw):
+        answered = super().answer(path, headers, raw)
+        time.sleep(ANSWER_DELAY_SECONDS)
+        return answered
 
 
 class SlowNotify(NotifyServer):
@@ -364,6 +390,31 @@ def kill_mid_send(node: Node, other: Node, engine, reminders_due: datetime) -> l
         os.killpg(other.worker_pid, signal.SIGCONT)
 
 
+def kill_mid_email(node: Node, other: Node, engine) -> list:
+    """Kill the node while its worker is part way through a batch of emails: once it has recorded
+    one of them sent, a random moment within the provider's answer time later, when the next is
+    most likely in the provider's hands; return the claims it held. The other node's worker is
+    paused meanwhile, so that node A's worker claims the emails."""
+    os.killpg(other.worker_pid, signal.SIGSTOP)
+    try:
+        emails_held = ("SELECT COUNT(*) FROM outbox_messages WHERE status = 'sending' AND channel = 'email' "
+                       "AND claimed_by LIKE :worker")
+        claimed_by = f"%:{node.worker_pid}:%"
+        deadline = time.monotonic() + 4 * KILL_WITHIN_SECONDS
+        held_before = 0
+        while time.monotonic() < deadline:
+            held = rows(engine, emails_held, worker=claimed_by)[0][0]
+            if 0 < held < held_before:
+                break
+            held_before = held
+            time.sleep(0.005)
+        time.sleep(random.uniform(0, ANSWER_DELAY_SECONDS))
+        node.signal_all(signal.SIGKILL)
+        return rows(engine, "SELECT message_id FROM outbox_messages WHERE status = 'sending' AND claimed_by LIKE :worker", worker=claimed_by)
+    finally:
+        os.killpg(other.worker_pid, signal.SIGCONT)
+
+
 def _kill_when_claiming(node: Node, engine) -> list:
     claimed_by = f"%:{node.worker_pid}:%"
     deadline = time.monotonic() + KILL_WITHIN_SECONDS
@@ -390,14 +441,18 @@ def run(arguments, folder: Path) -> bool:
     redis.Redis.from_url(arguments.ratelimit_storage_uri).flushdb()
     reminder_day, days_ahead = prepare(database_url, folder)
     reminders_due = reminder_minute(utcnow() + timedelta(seconds=arguments.booking_seconds))
-    smtp = SMTPServer()
-    smtp.inbox = SlowInbox()
-    smtp.start()
+    smtp, resend = (None, SlowResend()) if arguments.mail == "resend" else (SMTPServer(), None)
+    if smtp:
+        smtp.inbox = SlowInbox()
+        smtp.start()
+        mail = {"MAIL_PROVIDER": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_USE_TLS": "0"}
+    else:
+        mail = {"MAIL_PROVIDER": "resend", "RESEND_API_KEY": RESEND_API_KEY, "RESEND_BASE_URL": resend.base_url}
     notify = SlowNotify()
     settings = {
         **app_settings(database_url, arguments.ratelimit_storage_uri),
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
-        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_USE_TLS": "0",
+        **mail,
         "SMS_PROVIDER": "notify", "NOTIFY_API_KEY": NOTIFY_API_KEY, "NOTIFY_SMS_TEMPLATE_ID": NOTIFY_TEMPLATE_ID,
         "NOTIFY_BASE_URL": notify.base_url,
         "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS), "OUTBOX_POLL_SECONDS": "1",
@@ -437,8 +492,12 @@ def run(arguments, folder: Path) -> bool:
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=arguments.browsers) as pool:
             sending = [pool.submit(keep_sending) for _ in range(arguments.browsers)]
-            time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds() - 1))
-            killed_claims = kill_mid_send(nodes["A"], nodes["B"], engine, reminders_due)
+            if arguments.kill_while_sending == "emails":
+                time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds() / 2))
+                killed_claims = kill_mid_email(nodes["A"], nodes["B"], engine)
+            else:
+                time.sleep(max(0.0, (reminders_due - utcnow()).total_seconds() - 1))
+                killed_claims = kill_mid_send(nodes["A"], nodes["B"], engine, reminders_due)
             print(f"killed node A (web and worker, SIGKILL) at {utcnow():%H:%M:%S} UTC; "
                   f"its worker held {len(killed_claims)} claimed message(s) then")
             results = [outcome for future in sending for outcome in future.result()]
@@ -455,15 +514,18 @@ def run(arguments, folder: Path) -> bool:
     finally:
         for node in nodes.values():
             node.stop()
-        smtp.stop()
+        (smtp or resend).stop()
         notify.stop()
 
-    return judge(engine, results, killed_claims, smtp.inbox, notify, reminders_due, day_prefix,
+    emails = Counter(resend.delivered if resend else smtp.inbox.message_ids())
+    return judge(engine, results, killed_claims, emails, resend, notify, reminders_due, day_prefix,
                  limit_shared, sign_in_shared and sign_in_kept)
 
 
-def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_prefix, limit_shared, sign_in_shared) -> bool:
-    """Count everything, print it, and say whether every target was met."""
+def judge(engine, results, killed_claims, emails: Counter, resend: SlowResend | None, notify, reminders_due, day_prefix,
+          limit_shared, sign_in_shared) -> bool:
+    """Count everything, print it, and say whether every target was met: `emails` counts each
+    email delivered per Message-ID; `resend` is Resend's stand-in, or None when SMTP was used."""
     confirmed = {outcome.reference: outcome for outcome in results if outcome.reference}
     problems = Counter(outcome.problem.split(":")[0] for outcome in results if outcome.problem)
     stored = rows(engine, "SELECT reference, email FROM assessment_requests")
@@ -489,7 +551,7 @@ def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_pref
            AND a.starts_at >= :day_starts AND a.starts_at < :day_ends""",
         due=reminders_due, day_starts=day_starts, day_ends=day_starts + timedelta(days=1))[0][0]
     on_reminder_day = sum(1 for outcome in confirmed.values() if outcome.booked_slot and day_prefix in outcome.booked_slot)
-    delivered = {"email": Counter(inbox.message_ids()), "sms": Counter(received.fields.get("reference") for received in notify.received)}
+    delivered = {"email": emails, "sms": Counter(received.fields.get("reference") for received in notify.received)}
     in_flight = {message_id for (message_id,) in killed_claims}
 
     print("\nrequests")
@@ -533,15 +595,21 @@ def judge(engine, results, killed_claims, inbox, notify, reminders_due, day_pref
     print(f"  texts taken over and looked up with the provider first: {len(notify.looked_up)}, "
           f"of which it already had {notify.found} (recorded as sent, not sent again)")
     email_copies = sum(copies["email"].values())
-    print(f"  email copies allowed: at most 1 (the email in flight when the killed worker died); found {email_copies}; "
-          f"text copies allowed: none; found {sum(copies['sms'].values())}")
+    if resend:
+        print(f"  emails taken by Resend whose answer found the worker dead: {resend.unanswered}")
+        print(f"  emails sent again and recognised by Resend as repeats (same idempotency key; nothing sent): {len(resend.repeats)}")
+        print(f"  email copies allowed: none; found {email_copies}; text copies allowed: none; found {sum(copies['sms'].values())}")
+    else:
+        print(f"  email copies allowed (SMTP cannot be asked): at most 1, the email in flight when the killed worker died; "
+              f"found {email_copies}; text copies allowed: none; found {sum(copies['sms'].values())}")
 
     checks = {
         "every confirmed request stored once, no patient twice": not missing and not twice and len(results) > 0,
         "every booking stored once, no slot booked twice": not unbooked and not booked_twice and overlapping == 0 and len(booked) > 0,
         "every text delivered exactly once (none lost, none doubled)": delivered_once["sms"] and not copies["sms"],
-        "every email delivered, no copy but of the one in flight at the kill":
-            delivered_once["email"] and set(copies["email"]) <= in_flight and email_copies <= 1,
+        **({"every email delivered exactly once (none lost, none doubled)": delivered_once["email"] and not copies["email"]} if resend else
+           {"every email delivered, no copy but of the one in flight at the kill (SMTP)":
+            delivered_once["email"] and set(copies["email"]) <= in_flight and email_copies <= 1}),
         "texts: one per time on the reminder day booked before they came due": len(queued["sms"]) == texts_expected > 0,
         "outbox drained: everything sent, nothing dead": set(statuses) == {"sent"},
         "rate limit counted across both nodes": limit_shared,
@@ -562,9 +630,13 @@ def main() -> int:
     parser.add_argument("--browsers", type=int, default=6, help="patients at once")
     parser.add_argument("--booking-seconds", type=int, default=60, help="at least this long from the start to the reminders coming due")
     parser.add_argument("--after-kill", type=int, default=25, help="seconds patients go on using node B after the kill")
+    parser.add_argument("--mail", choices=("resend", "smtp"), default="resend",
+                        help="emails through Resend's API (exactly once) or an SMTP server (at least once)")
+    parser.add_argument("--kill-while-sending", choices=("texts", "emails"), default="texts",
+                        help="kill node A as its worker sends the reminder texts, or part way through a batch of emails")
     arguments = parser.parse_args()
     print(f"database: {arguments.database_url.split('@')[-1]}; rate limits: {arguments.ratelimit_storage_uri}; "
-          f"outbox lease {LEASE_SECONDS} s")
+          f"outbox lease {LEASE_SECONDS} s; emails through {arguments.mail}")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         try:
