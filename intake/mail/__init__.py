@@ -15,12 +15,14 @@ def init_app(app: Flask) -> None:
     saying where emails go when no provider is set and where texts go."""
     from intake.mail.outbox import BackgroundSender
     from intake.mail.sms import FileSmsTransport, sms_transport_from_config
-    from intake.mail.transport import FileTransport, transport_from_config
+    from intake.mail.transport import FileTransport, mail_provider, transport_from_config
 
     app.extensions["outbox_sender"] = BackgroundSender(app)
     emails = transport_from_config(app.config)  # refuses to start with a provider's setting missing
     if isinstance(emails, FileTransport):
-        log.warning("No MAIL_SERVER or MAIL_PROVIDER is set: emails are written as .eml files to %s", emails.directory.resolve())
+        log.warning("No MAIL_SERVER or MAIL_PROVIDER is set: %s", emails.describe())
+    else:
+        log.info("MAIL_PROVIDER is %s: %s", mail_provider(app.config), emails.describe())
     texts = sms_transport_from_config(app.config)  # refuses to start with a provider's setting missing
     production = app.config["ENVIRONMENT"] == "production"
     level = logging.WARNING if production or isinstance(texts, FileSmsTransport) else logging.INFO
