@@ -112,7 +112,8 @@ class ProviderServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Polled often, so stopping it (each test's teardown) waits milliseconds, not half a second.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def answer(self, path: str, headers, raw: bytes) -> tuple[int, dict]:
