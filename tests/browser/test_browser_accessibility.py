@@ -216,3 +216,13 @@ def test_every_page_has_no_axe_violations_at_wcag_2_2_a_and_aa(page, live_server
     assert not failing, f"axe-core violations at {page.viewport_name} width on {len(failing)} of {len(checked)} pages:\n\n" + "\n\n".join(
         f"{name} ({checked[name][0]}):\n{describe(violations)}" for name, violations in failing.items()
     )
+
+
+def test_the_axe_check_finds_what_it_is_there_to_find(page):
+    """The check itself can fail: a picture with no text and an unnamed button are reported, and a
+    second check of the same page (axe-core already loaded) reports them again."""
+    page.set_content('<!doctype html><html lang="en"><head><title>Broken</title></head><body><main>'
+                     '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" width="1" height="1"><button></button></main></body></html>')
+    for _ in range(2):
+        found = {violation["id"] for violation in axe_violations(page)}
+        assert {"image-alt", "button-name"} <= found

@@ -7,6 +7,7 @@ REQUIRE_BROWSER=1, when they fail instead (CI sets it and installs Chromium).
 from __future__ import annotations
 
 import os
+from functools import cache
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,12 +150,23 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def axe_violations(page) -> list[dict]:
-    """Run axe-core in the page for WCAG 2.2 A and AA and best practices; return the violations."""
+@cache
+def _axe_script() -> str:
+    """axe-core's source, as the axe-playwright-python package ships it, read once."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
-    return results.response["violations"]
+    return Axe().axe_script
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core in the page for WCAG 2.2 A and AA and best practices; return the violations.
+
+    axe-core is loaded into a page only when it is not there yet, and only the violations come
+    back from the browser: passes and inapplicable rules were serialised for nothing."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(_axe_script())
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    return page.evaluate("options => axe.run(document, options).then(results => results.violations)", options)
 
 
 def describe(violations: list[dict]) -> str:
