@@ -116,9 +116,9 @@ class SlowInbox(Inbox):
         return answer
 
 
-class SlowResend(ResendServer):
-    """Resend's stand-in, taking a moment to answer after it has taken an email (or recognised a
-    repeat), and counting the answers it could not give because the worker asking had died."""
+class SlowToAnswer:
+    """A provider's stand-in (mixed in before it) that takes a moment to answer after taking a
+    message, and counts the answers it could not give because the worker asking had died."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -134,24 +134,17 @@ class SlowResend(ResendServer):
         return answered
 
 
-class SlowNotify(NotifyServer):
-    """Notify's stand-in, taking a moment to answer after it has taken a text, and counting the
-    answers it could not give because the worker asking had died meanwhile, and the lookups that
-    found the text already taken."""
+class SlowResend(SlowToAnswer, ResendServer):
+    """Resend's stand-in, slow to answer a send (or a repeat it recognised)."""
+
+
+class SlowNotify(SlowToAnswer, NotifyServer):
+    """Notify's stand-in, slow to answer a send, also counting the lookups that found the text
+    already taken."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.unanswered = 0
         self.found = 0
-        self.server.handle_error = self._count_unanswered
-
-    def _count_unanswered(self, request, client_address) -> None:
-        self.unanswered += 1
-
-    def answer(self, path, headers, raw):
-        answered = super().answer(path, headers, raw)
-        time.sleep(ANSWER_DELAY_SECONDS)
-        return answered
 
     def answer_lookup(self, path, headers):
         status, body = super().answer_lookup(path, headers)
