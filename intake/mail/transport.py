@@ -44,6 +44,8 @@ class EmailRefused(Exception):
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file sent with an email (the calendar invite): its name, its type and its text."""
+
     name: str
     content_type: str
     body: str
